@@ -1,0 +1,120 @@
+"""Strided window views over a padded array: the vectorised machinery behind every op.
+
+A pooling op visits its ``kh * kw`` kernel offsets in row-major order. For offset
+``(jh, jw)``, :func:`offset_view` is the ``(..., H_out, W_out)`` view of element
+``(jh, jw)`` of every window at once, so one numpy pass per offset handles all windows.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .geometry import PoolGeometry
+
+
+def pad_to_windows(x: np.ndarray, geom: PoolGeometry, fill) -> np.ndarray:
+    """Pad (or crop) the last two axes so that every window lies inside; element [..., 0, 0] is input (-ph, -pw).
+
+    Returns ``x`` itself when no padding or cropping is needed.
+    """
+    (top, bottom), (left, right) = geom.h.padded_extent, geom.w.padded_extent
+    if bottom < 0:
+        x = x[..., : x.shape[-2] + bottom, :]
+        bottom = 0
+    if right < 0:
+        x = x[..., :, : x.shape[-1] + right]
+        right = 0
+    if top == bottom == left == right == 0:
+        return x
+    out = np.full(x.shape[:-2] + (x.shape[-2] + top + bottom, x.shape[-1] + left + right), fill, dtype=x.dtype)
+    out[..., top: top + x.shape[-2], left: left + x.shape[-1]] = x
+    return out
+
+
+def offset_view(xp: np.ndarray, geom: PoolGeometry, jh: int, jw: int) -> np.ndarray:
+    """View of element ``(jh, jw)`` of every window in the padded array ``xp``, shape (..., H_out, W_out)."""
+    h, w = geom.h, geom.w
+    r0, c0 = jh * h.dilation, jw * w.dilation
+    return xp[..., r0: r0 + h.stride * (h.out - 1) + 1: h.stride, c0: c0 + w.stride * (w.out - 1) + 1: w.stride]
+
+
+def code_dtype(geom: PoolGeometry):
+    """Smallest unsigned dtype that holds a window offset code ``jh * kw + jw``."""
+    n = geom.h.kernel * geom.w.kernel
+    return np.uint8 if n <= 256 else (np.uint16 if n <= 65536 else np.int64)
+
+
+def codes_to_indices(code: np.ndarray, geom: PoolGeometry) -> np.ndarray:
+    """Flat input indices ``row * W + col`` (int64, unpadded coordinates) of each window's offset code."""
+    h, w = geom.h, geom.w
+    W = w.length
+    base = h.starts[:, None] * W + w.starts[None, :]
+    jh, jw = np.divmod(np.arange(h.kernel * w.kernel), w.kernel)
+    table = (jh * h.dilation * W + jw * w.dilation).astype(np.int64)
+    return base + table[code]
+
+
+def crop_padding(xp: np.ndarray, geom: PoolGeometry) -> np.ndarray:
+    """Inverse of :func:`pad_to_windows` for a gradient: the part of ``xp`` over the real input, zero-extended."""
+    H, W = geom.in_shape
+    top, left = geom.h.padding, geom.w.padding
+    inner = xp[..., top: top + H, left: left + W]
+    if inner.shape[-2:] == (H, W):
+        return inner
+    out = np.zeros(xp.shape[:-2] + (H, W), dtype=xp.dtype)  # the cropped tail received no gradient
+    out[..., : inner.shape[-2], : inner.shape[-1]] = inner
+    return out
+
+
+def scatter_offsets(values_for_offset, geom: PoolGeometry, lead_shape, dtype) -> np.ndarray:
+    """Accumulate per-offset contributions into an input-shaped gradient.
+
+    ``values_for_offset(jh, jw)`` returns the (..., H_out, W_out) contribution of offset (jh, jw),
+    or None for none. Offsets are visited in *reverse* row-major order so that each input
+    receives its contributions in increasing output order, the order PyTorch's CPU kernels add
+    them: float results are then bit-identical even where windows overlap.
+    """
+    (top, bottom), (left, right) = geom.h.padded_extent, geom.w.padded_extent
+    Hp, Wp = geom.h.length + top + bottom, geom.w.length + left + right
+    dxp = np.zeros(tuple(lead_shape) + (Hp, Wp), dtype=dtype)
+    for jh in reversed(range(geom.h.kernel)):
+        for jw in reversed(range(geom.w.kernel)):
+            contribution = values_for_offset(jh, jw)
+            if contribution is not None:
+                offset_view(dxp, geom, jh, jw)[...] += contribution
+    return crop_padding(dxp, geom)
+
+
+def route_codes(g: np.ndarray, codes: np.ndarray, geom: PoolGeometry) -> np.ndarray:
+    """Send each output's gradient ``g`` (..., H_out, W_out) to the window element named by its code.
+
+    Returns the (..., H, W) input gradient; overlapping windows add up, everything else is 0.
+    """
+    zero = np.zeros((), dtype=g.dtype)
+    kw = geom.w.kernel
+
+    def contribution(jh, jw):
+        return np.where(codes == jh * kw + jw, g, zero)  # where, not g * mask: 0 * inf would be NaN
+
+    return scatter_offsets(contribution, geom, g.shape[:-2], g.dtype)
+
+
+def indices_to_codes(indices, geom: PoolGeometry, lead_shape) -> np.ndarray:
+    """Inverse of :func:`codes_to_indices`, checking that every index lies inside its own window."""
+    idx = np.asarray(indices)
+    expected = tuple(lead_shape) + geom.out_shape
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"indices must be an integer array (from the forward pass), got dtype {idx.dtype}.")
+    if idx.shape != expected:
+        raise ValueError(f"indices has shape {idx.shape}, but the forward output has shape {expected}; "
+                         f"pass the indices returned by the same forward call.")
+    h, w = geom.h, geom.w
+    row, col = np.divmod(idx.astype(np.int64), w.length)
+    jh, rh = np.divmod(row - h.starts[:, None], h.dilation)
+    jw, rw = np.divmod(col - w.starts[None, :], w.dilation)
+    ok = (rh == 0) & (rw == 0) & (jh >= 0) & (jh < h.kernel) & (jw >= 0) & (jw < w.kernel) & (idx >= 0)
+    ok &= row < h.length
+    if not ok.all():
+        where = tuple(int(i) for i in np.argwhere(~ok)[0])
+        raise ValueError(f"indices[{where}] = {int(idx[where])} does not point inside its own pooling window; "
+                         f"pass the indices returned by the forward call with the same kernel_size and stride.")
+    return (jh * w.kernel + jw).astype(code_dtype(geom))

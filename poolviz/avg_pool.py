@@ -1,0 +1,247 @@
+"""Average pooling and power-average (Lp) pooling, and their gradients, as in PyTorch.
+
+Average pooling is linear: ``y = sum(window) / divisor``, so its gradient spreads each
+output's gradient evenly, ``g / divisor``, over the window (the Jacobian is a constant
+matrix). The divisor, as in ``torch.nn.functional.avg_pool2d``:
+
+* ``divisor_override`` if given;
+* else, with ``count_include_pad=True``, the window size clipped to the padded input
+  (zero padding counts, but not the part of a ceil_mode window that runs past it);
+* else the number of real (non-padding) elements in the window.
+
+Shapes: ``x`` is ``(..., H, W)``, the output ``(..., H_out, W_out)`` (see :mod:`poolviz.geometry`).
+Integer inputs give float64 outputs; float32 stays float32.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ._windows import offset_view, pad_to_windows, scatter_offsets
+from .geometry import PoolGeometry, check_array, check_grad_output, pool_geometry
+
+__all__ = [
+    "avg_pool1d",
+    "avg_pool1d_backward",
+    "avg_pool2d",
+    "avg_pool2d_backward",
+    "lp_pool1d",
+    "lp_pool1d_backward",
+    "lp_pool2d",
+    "lp_pool2d_backward",
+]
+
+
+def _float(x: np.ndarray) -> np.ndarray:
+    return x if x.dtype.kind == "f" else x.astype(np.float64)
+
+
+def window_sum(x: np.ndarray, geom: PoolGeometry) -> np.ndarray:
+    """Sum of each window's elements (zero padding), added in row-major window order, shape (..., H_out, W_out)."""
+    xp = pad_to_windows(x, geom, 0)
+    total = None
+    for jh, jw in geom.offsets():
+        v = offset_view(xp, geom, jh, jw)
+        total = v.copy() if total is None else np.add(total, v, out=total)
+    return total
+
+
+def spread_to_windows(per_window: np.ndarray, geom: PoolGeometry, weight=None) -> np.ndarray:
+    """Send ``per_window`` (..., H_out, W_out) to every element of its window; overlaps add up.
+
+    ``weight(jh, jw)``, if given, returns a factor (..., H_out, W_out) for offset (jh, jw).
+    Returns an array of the input's shape (..., H, W); padding positions are dropped.
+    """
+    if weight is None:
+        return scatter_offsets(lambda jh, jw: per_window, geom, per_window.shape[:-2], per_window.dtype)
+    return scatter_offsets(lambda jh, jw: per_window * weight(jh, jw), geom, per_window.shape[:-2],
+                           per_window.dtype)
+
+
+def _check_divisor(divisor_override):
+    if divisor_override is None:
+        return None
+    if isinstance(divisor_override, (bool, np.bool_)) or not isinstance(divisor_override, numbers.Integral):
+        raise TypeError(f"divisor_override must be an int or None, got {divisor_override!r}.")
+    if divisor_override == 0:
+        raise ValueError("divisor_override must not be zero (it divides every window sum); use None for the "
+                         "default divisor.")
+    return int(divisor_override)
+
+
+def avg_divisor(geom: PoolGeometry, count_include_pad: bool, divisor_override) -> np.ndarray:
+    """The divisor of each window, shape (H_out, W_out) (see the module docstring)."""
+    divisor_override = _check_divisor(divisor_override)
+    if divisor_override is not None:
+        return np.full(geom.out_shape, divisor_override, dtype=np.int64)
+    return np.outer(geom.h.counts(count_include_pad), geom.w.counts(count_include_pad))
+
+
+def _avg_geometry(x, kernel_size, stride, padding, ceil_mode, dims):
+    return pool_geometry(x.shape[-dims:], kernel_size, stride, padding, 1, ceil_mode, dims=dims)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """2-d average pooling over the last two axes, as ``torch.nn.functional.avg_pool2d``.
+
+    Parameters
+    ----------
+    x : array_like of shape (..., H, W)
+    kernel_size, stride, padding : int or (int, int)
+        ``stride`` defaults to ``kernel_size``; zero ``padding`` of at most ``kernel_size // 2``.
+    ceil_mode : bool
+    count_include_pad : bool
+        Count zero padding in the divisor.
+    divisor_override : int, optional
+        Divide every window sum by this instead.
+
+    Returns
+    -------
+    ndarray of shape (..., H_out, W_out)
+    """
+    x = _float(check_array(x))
+    geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 2)
+    divisor = avg_divisor(geom, count_include_pad, divisor_override)
+    return window_sum(x, geom) / divisor.astype(x.dtype)
+
+
+def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True, divisor_override=None):
+    """Gradient of :func:`avg_pool2d` with respect to ``x``.
+
+    Parameters
+    ----------
+    grad_output : array_like of shape (..., H_out, W_out)
+    x : array_like of shape (..., H, W)
+        Only its shape matters: average pooling is linear.
+
+    Returns
+    -------
+    ndarray of shape (..., H, W)
+        Each window's ``g / divisor`` added to every real element of the window.
+    """
+    x = check_array(x)
+    geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 2)
+    g = _float(check_grad_output(grad_output, x.shape[:-2] + geom.out_shape, "avg_pool2d"))
+    divisor = avg_divisor(geom, count_include_pad, divisor_override)
+    return spread_to_windows(g / divisor.astype(g.dtype), geom)
+
+
+def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """1-d average pooling over the last axis, as ``torch.nn.functional.avg_pool1d``: (..., L) -> (..., L_out).
+
+    ``divisor_override`` is an extension (PyTorch's avg_pool1d lacks it; avg_pool2d has it).
+    """
+    x = _float(check_array(x, min_ndim=1))
+    geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 1)
+    divisor = avg_divisor(geom, count_include_pad, divisor_override)
+    return (window_sum(x[..., None, :], geom) / divisor.astype(x.dtype))[..., 0, :]
+
+
+def avg_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True, divisor_override=None):
+    """Gradient of :func:`avg_pool1d`: ``grad_output`` (..., L_out) -> (..., L)."""
+    x = check_array(x, min_ndim=1)
+    geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 1)
+    g = _float(check_grad_output(grad_output, x.shape[:-1] + geom.out_shape[1:], "avg_pool1d"))
+    divisor = avg_divisor(geom, count_include_pad, divisor_override)
+    return spread_to_windows(g[..., None, :] / divisor.astype(g.dtype), geom)[..., 0, :]
+
+
+# --- Lp (power-average) pooling ------------------------------------------------------------
+
+def _check_norm(norm_type) -> float:
+    if isinstance(norm_type, (bool, np.bool_)) or not isinstance(norm_type, numbers.Real):
+        raise TypeError(f"norm_type must be a positive number, got {norm_type!r}.")
+    p = float(norm_type)
+    if not p > 0:
+        raise ValueError(f"norm_type must be positive, got {norm_type}: norm_type=1 is sum pooling, 2 the "
+                         f"Euclidean norm of the window, and large values approach max pooling.")
+    if not np.isfinite(p):
+        raise ValueError("norm_type=inf is max pooling: use max_pool2d for it.")
+    return p
+
+
+def _lp_parts(x, norm_type, kernel_size, stride, ceil_mode, dims):
+    p = _check_norm(norm_type)
+    x = _float(check_array(x, min_ndim=dims))
+    xs = x if dims == 2 else x[..., None, :]
+    geom = pool_geometry(x.shape[-dims:], kernel_size, stride, 0, 1, ceil_mode, dims=dims)
+    # PyTorch computes avg_pool(x**p) * (kh*kw): a ceil_mode partial window of n elements is scaled by kh*kw/n.
+    scale = (geom.h.kernel * geom.w.kernel) / avg_divisor(geom, True, None)
+    return p, xs, geom, scale.astype(x.dtype)
+
+
+def _lp_forward(p, xs, geom, scale):
+    return (window_sum(xs ** p, geom) * scale) ** (1.0 / p)
+
+
+def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling, ``y = (sum over the window of x**p) ** (1/p)``, as ``torch.nn.functional.lp_pool2d``.
+
+    ``p = norm_type``: 1 is sum pooling, large ``p`` approaches max pooling. No padding.
+    With ``ceil_mode``, a partial window of ``n`` elements has its sum scaled by ``kh*kw/n``
+    before the root, as PyTorch does (it computes ``avg_pool2d(x**p) * kh*kw``).
+    Negative inputs with a non-integer ``p`` give NaN, as in PyTorch.
+
+    Parameters
+    ----------
+    x : array_like of shape (..., H, W)
+    norm_type : float > 0
+    kernel_size, stride : int or (int, int)
+    ceil_mode : bool
+
+    Returns
+    -------
+    ndarray of shape (..., H_out, W_out)
+    """
+    p, xs, geom, scale = _lp_parts(x, norm_type, kernel_size, stride, ceil_mode, 2)
+    return _lp_forward(p, xs, geom, scale)
+
+
+def _lp_backward(grad_output, x, norm_type, kernel_size, stride, ceil_mode, dims):
+    p, xs, geom, scale = _lp_parts(x, norm_type, kernel_size, stride, ceil_mode, dims)
+    out_shape = xs.shape[:-2] + geom.out_shape
+    g = _float(check_grad_output(grad_output, out_shape if dims == 2 else out_shape[:-2] + out_shape[-1:],
+                                 f"lp_pool{dims}d"))
+    if dims == 1:
+        g = g[..., None, :]
+    y = _lp_forward(p, xs, geom, scale)
+    # dy/dx_i = scale * x_i**(p-1) * y**(1-p); a window whose output is 0 gets 0, as in PyTorch
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_window = np.where(y == 0, 0, g * scale * y ** (1.0 - p)).astype(g.dtype)
+    xpad = pad_to_windows(xs, geom, 0)
+    grad = spread_to_windows(per_window, geom, lambda jh, jw: offset_view(xpad, geom, jh, jw) ** (p - 1.0))
+    return grad if dims == 2 else grad[..., 0, :]
+
+
+def lp_pool2d_backward(grad_output, x, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Gradient of :func:`lp_pool2d`.
+
+    ``dy/dx_i = x_i**(p-1) * y**(1-p)`` (times ``kh*kw/n`` for a partial ceil_mode window);
+    a window whose output is 0 sends 0 (PyTorch does the same).
+
+    Parameters
+    ----------
+    grad_output : array_like of shape (..., H_out, W_out)
+    x : array_like of shape (..., H, W)
+
+    Returns
+    -------
+    ndarray of shape (..., H, W)
+    """
+    return _lp_backward(grad_output, x, norm_type, kernel_size, stride, ceil_mode, 2)
+
+
+def lp_pool1d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """1-d :func:`lp_pool2d` over the last axis, as ``torch.nn.functional.lp_pool1d``: (..., L) -> (..., L_out)."""
+    p, xs, geom, scale = _lp_parts(x, norm_type, kernel_size, stride, ceil_mode, 1)
+    return _lp_forward(p, xs, geom, scale)[..., 0, :]
+
+
+def lp_pool1d_backward(grad_output, x, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Gradient of :func:`lp_pool1d`: ``grad_output`` (..., L_out) -> (..., L)."""
+    return _lp_backward(grad_output, x, norm_type, kernel_size, stride, ceil_mode, 1)
