@@ -50,7 +50,9 @@ def codes_to_indices(code: np.ndarray, geom: PoolGeometry) -> np.ndarray:
     base = h.starts[:, None] * W + w.starts[None, :]
     jh, jw = np.divmod(np.arange(h.kernel * w.kernel), w.kernel)
     table = (jh * h.dilation * W + jw * w.dilation).astype(np.int64)
-    return base + table[code]
+    flat = np.take(table, code)
+    flat += base
+    return flat
 
 
 def crop_padding(xp: np.ndarray, geom: PoolGeometry) -> np.ndarray:
@@ -65,6 +67,59 @@ def crop_padding(xp: np.ndarray, geom: PoolGeometry) -> np.ndarray:
     return out
 
 
+class PhasePlanes:
+    """Offset views of a padded array, served from contiguous stride-phase planes where that pays.
+
+    With stride ``s``, kernel offset ``j`` reads padded positions ``o*s + j*d``: the phase
+    ``(j*d) % s`` plane, shifted by ``(j*d) // s``. When several offsets share a phase (overlapping
+    windows), copying that phase once into a contiguous plane makes every later pass over it a
+    fast contiguous one; a phase used by a single offset is read through a strided view instead.
+    """
+
+    def __init__(self, xp: np.ndarray, geom: PoolGeometry):
+        self.xp, self.geom = xp, geom
+        self.uses: dict = {}
+        for jh, jw in geom.offsets():
+            key = self._phase(jh, jw)[0]
+            self.uses[key] = self.uses.get(key, 0) + 1
+        self.planes: dict = {}
+
+    def _phase(self, jh: int, jw: int):
+        h, w = self.geom.h, self.geom.w
+        qh, rh = divmod(jh * h.dilation, h.stride)
+        qw, rw = divmod(jw * w.dilation, w.stride)
+        return (rh, rw), (qh, qw)
+
+    def shared(self, jh: int, jw: int) -> bool:
+        """Does offset (jh, jw) share its phase plane with another offset?"""
+        return self.uses[self._phase(jh, jw)[0]] > 1
+
+    def _plane_view(self, jh, jw, make_plane):
+        (rh, rw), (qh, qw) = self._phase(jh, jw)
+        if (rh, rw) not in self.planes:
+            self.planes[(rh, rw)] = make_plane(self.xp[..., rh:: self.geom.h.stride, rw:: self.geom.w.stride])
+        plane = self.planes[(rh, rw)]
+        return plane[..., qh: qh + self.geom.h.out, qw: qw + self.geom.w.out]
+
+    def view(self, jh: int, jw: int) -> np.ndarray:
+        """Read-only use: element (jh, jw) of every window, shape (..., H_out, W_out)."""
+        if not self.shared(jh, jw):
+            return offset_view(self.xp, self.geom, jh, jw)
+        return self._plane_view(jh, jw, np.ascontiguousarray)
+
+    def target(self, jh: int, jw: int) -> np.ndarray:
+        """Write use: where offset (jh, jw)'s contribution goes; call :meth:`flush` when done."""
+        if not self.shared(jh, jw):
+            return offset_view(self.xp, self.geom, jh, jw)
+        return self._plane_view(jh, jw, np.zeros_like)
+
+    def flush(self) -> np.ndarray:
+        """Write the contiguous planes back into the padded array and return it."""
+        for (rh, rw), plane in self.planes.items():
+            self.xp[..., rh:: self.geom.h.stride, rw:: self.geom.w.stride] = plane
+        return self.xp
+
+
 def scatter_offsets(values_for_offset, geom: PoolGeometry, lead_shape, dtype) -> np.ndarray:
     """Accumulate per-offset contributions into an input-shaped gradient.
 
@@ -75,27 +130,34 @@ def scatter_offsets(values_for_offset, geom: PoolGeometry, lead_shape, dtype) ->
     """
     (top, bottom), (left, right) = geom.h.padded_extent, geom.w.padded_extent
     Hp, Wp = geom.h.length + top + bottom, geom.w.length + left + right
-    dxp = np.zeros(tuple(lead_shape) + (Hp, Wp), dtype=dtype)
+    planes = PhasePlanes(np.zeros(tuple(lead_shape) + (Hp, Wp), dtype=dtype), geom)
     for jh in reversed(range(geom.h.kernel)):
         for jw in reversed(range(geom.w.kernel)):
             contribution = values_for_offset(jh, jw)
-            if contribution is not None:
-                offset_view(dxp, geom, jh, jw)[...] += contribution
-    return crop_padding(dxp, geom)
+            if contribution is None:
+                continue
+            if planes.shared(jh, jw):
+                planes.target(jh, jw)[...] += contribution
+            else:  # the only offset in its phase: each position receives exactly one contribution
+                planes.target(jh, jw)[...] = contribution
+    return crop_padding(planes.flush(), geom)
 
 
 def route_codes(g: np.ndarray, codes: np.ndarray, geom: PoolGeometry) -> np.ndarray:
     """Send each output's gradient ``g`` (..., H_out, W_out) to the window element named by its code.
 
     Returns the (..., H, W) input gradient; overlapping windows add up, everything else is 0.
+    One ``np.add.at`` over the flat indices in output order: unbuffered, so repeated indices
+    accumulate, and in the order PyTorch's CPU kernel adds them, so float32 sums match bit for bit.
+    (A buffered ``dx.flat[idx] += g`` would keep only one of the repeated contributions.)
     """
-    zero = np.zeros((), dtype=g.dtype)
-    kw = geom.w.kernel
-
-    def contribution(jh, jw):
-        return np.where(codes == jh * kw + jw, g, zero)  # where, not g * mask: 0 * inf would be NaN
-
-    return scatter_offsets(contribution, geom, g.shape[:-2], g.dtype)
+    H, W = geom.in_shape
+    planes = int(np.prod(g.shape[:-2], dtype=np.int64))
+    flat = codes_to_indices(codes, geom).reshape(planes, -1)
+    flat += (np.arange(planes, dtype=np.int64) * (H * W))[:, None]
+    dx = np.zeros(g.shape[:-2] + (H, W), dtype=g.dtype)
+    np.add.at(dx.reshape(-1), flat.reshape(-1), g.reshape(-1))
+    return dx
 
 
 def indices_to_codes(indices, geom: PoolGeometry, lead_shape) -> np.ndarray:
