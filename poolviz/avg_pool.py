@@ -41,9 +41,10 @@ def window_sum(x: np.ndarray, geom: PoolGeometry) -> np.ndarray:
     """Sum of each window's elements (zero padding), added in row-major window order, shape (..., H_out, W_out)."""
     xp = pad_to_windows(x, geom, 0)
     total = None
-    for jh, jw in geom.offsets():
-        v = offset_view(xp, geom, jh, jw)
-        total = v.copy() if total is None else np.add(total, v, out=total)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf + -inf is NaN, as in PyTorch, silently
+        for jh, jw in geom.offsets():
+            v = offset_view(xp, geom, jh, jw)
+            total = v.copy() if total is None else np.add(total, v, out=total)
     return total
 
 

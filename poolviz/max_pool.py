@@ -64,7 +64,7 @@ def max_pool_codes(x: np.ndarray, geom: PoolGeometry) -> tuple[np.ndarray, np.nd
         # this arithmetic is ~30x faster than np.copyto(..., where=better)
         np.multiply(better.view(np.uint8), codes.dtype.type(c), out=step)
         np.maximum(codes, step, out=codes)
-        np.maximum(best, v, out=best)
+        np.maximum(v, best, out=best)  # on a tie (0.0 vs -0.0) this keeps the earlier value
     if x.dtype.kind == "f":
         nan_windows = np.isnan(best)
         if nan_windows.any():
