@@ -6,6 +6,8 @@ A pooling op visits its ``kh * kw`` kernel offsets in row-major order. For offse
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .geometry import PoolGeometry
@@ -43,13 +45,35 @@ def code_dtype(geom: PoolGeometry):
     return np.uint8 if n <= 256 else (np.uint16 if n <= 65536 else np.int64)
 
 
-def codes_to_indices(code: np.ndarray, geom: PoolGeometry) -> np.ndarray:
-    """Flat input indices ``row * W + col`` (int64, unpadded coordinates) of each window's offset code."""
+@functools.lru_cache(maxsize=256)
+def window_tables(geom: PoolGeometry):
+    """Per-geometry constants, cached (read-only arrays).
+
+    Returns ``(base, table, first_code, gather, padding_slot)``: ``base`` (H_out, W_out) flat index of each
+    window's origin, ``table`` (kh*kw,) flat offset of each code, so that ``index = base + table[code]``;
+    ``first_code`` (H_out, W_out) the code of each window's first non-padding element; ``gather``
+    (H_out*W_out, kh*kw) flat index of every window element (``H*W`` for padding) and ``padding_slot``, its
+    padding mask, for the small-input path.
+    """
     h, w = geom.h, geom.w
-    W = w.length
-    base = h.starts[:, None] * W + w.starts[None, :]
+    H, W = geom.in_shape
+    base = (h.starts[:, None] * W + w.starts[None, :]).astype(np.int64)
     jh, jw = np.divmod(np.arange(h.kernel * w.kernel), w.kernel)
     table = (jh * h.dilation * W + jw * w.dilation).astype(np.int64)
+    first_code = h.inside().argmax(axis=1)[:, None] * w.kernel + w.inside().argmax(axis=1)[None, :]
+    rows, cols = h.coords()[:, None, :, None], w.coords()[None, :, None, :]
+    inside = (rows >= 0) & (rows < H) & (cols >= 0) & (cols < W)
+    gather = np.where(inside, rows * W + cols, H * W).reshape(h.out * w.out, -1)
+    padding_slot = ~inside.reshape(h.out * w.out, -1)
+    tables = (base, table, first_code.astype(code_dtype(geom)), gather, padding_slot)
+    for t in tables:
+        t.setflags(write=False)
+    return tables
+
+
+def codes_to_indices(code: np.ndarray, geom: PoolGeometry) -> np.ndarray:
+    """Flat input indices ``row * W + col`` (int64, unpadded coordinates) of each window's offset code."""
+    base, table = window_tables(geom)[:2]
     flat = np.take(table, code)
     flat += base
     return flat
@@ -67,6 +91,22 @@ def crop_padding(xp: np.ndarray, geom: PoolGeometry) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _phases(geom: PoolGeometry):
+    """For each offset (jh, jw): its phase ``(rh, rw)`` and shift ``(qh, qw)``, and whether another offset shares the phase."""
+    h, w = geom.h, geom.w
+    phase = {}
+    for jh, jw in geom.offsets():
+        qh, rh = divmod(jh * h.dilation, h.stride)
+        qw, rw = divmod(jw * w.dilation, w.stride)
+        phase[jh, jw] = (rh, rw), (qh, qw)
+    counts: dict = {}
+    for key, _ in phase.values():
+        counts[key] = counts.get(key, 0) + 1
+    shared = {offset: counts[key] > 1 for offset, (key, _) in phase.items()}
+    return phase, shared
+
+
 class PhasePlanes:
     """Offset views of a padded array, served from contiguous stride-phase planes where that pays.
 
@@ -78,24 +118,15 @@ class PhasePlanes:
 
     def __init__(self, xp: np.ndarray, geom: PoolGeometry):
         self.xp, self.geom = xp, geom
-        self.uses: dict = {}
-        for jh, jw in geom.offsets():
-            key = self._phase(jh, jw)[0]
-            self.uses[key] = self.uses.get(key, 0) + 1
+        self.phase, self.shared_phase = _phases(geom)
         self.planes: dict = {}
-
-    def _phase(self, jh: int, jw: int):
-        h, w = self.geom.h, self.geom.w
-        qh, rh = divmod(jh * h.dilation, h.stride)
-        qw, rw = divmod(jw * w.dilation, w.stride)
-        return (rh, rw), (qh, qw)
 
     def shared(self, jh: int, jw: int) -> bool:
         """Does offset (jh, jw) share its phase plane with another offset?"""
-        return self.uses[self._phase(jh, jw)[0]] > 1
+        return self.shared_phase[jh, jw]
 
     def _plane_view(self, jh, jw, make_plane):
-        (rh, rw), (qh, qw) = self._phase(jh, jw)
+        (rh, rw), (qh, qw) = self.phase[jh, jw]
         if (rh, rw) not in self.planes:
             self.planes[(rh, rw)] = make_plane(self.xp[..., rh:: self.geom.h.stride, rw:: self.geom.w.stride])
         plane = self.planes[(rh, rw)]
@@ -131,15 +162,17 @@ def scatter_offsets(values_for_offset, geom: PoolGeometry, lead_shape, dtype) ->
     (top, bottom), (left, right) = geom.h.padded_extent, geom.w.padded_extent
     Hp, Wp = geom.h.length + top + bottom, geom.w.length + left + right
     planes = PhasePlanes(np.zeros(tuple(lead_shape) + (Hp, Wp), dtype=dtype), geom)
+    zero = np.zeros((), dtype=dtype)
     for jh in reversed(range(geom.h.kernel)):
         for jw in reversed(range(geom.w.kernel)):
             contribution = values_for_offset(jh, jw)
             if contribution is None:
                 continue
+            target = planes.target(jh, jw)
             if planes.shared(jh, jw):
-                planes.target(jh, jw)[...] += contribution
-            else:  # the only offset in its phase: each position receives exactly one contribution
-                planes.target(jh, jw)[...] = contribution
+                target += contribution
+            else:  # the only offset in its phase: one contribution per position, added to zero as PyTorch
+                np.add(contribution, zero, out=target)  # does, which turns a -0.0 into +0.0
     return crop_padding(planes.flush(), geom)
 
 
@@ -151,6 +184,17 @@ def route_codes(g: np.ndarray, codes: np.ndarray, geom: PoolGeometry) -> np.ndar
     accumulate, and in the order PyTorch's CPU kernel adds them, so float32 sums match bit for bit.
     (A buffered ``dx.flat[idx] += g`` would keep only one of the repeated contributions.)
     """
+    large = g.size > 4096  # below this, one np.add.at costs less than a pass per offset
+    if large and geom.h.stride >= geom.h.span and geom.w.stride >= geom.w.span and np.isfinite(g).all():
+        # no two windows share an input: write each offset's share straight into its strided slots
+        chosen = np.empty(codes.shape, dtype=bool)
+        kw = geom.w.kernel
+
+        def contribution(jh, jw):
+            np.equal(codes, jh * kw + jw, out=chosen)
+            return g * chosen  # g finite, so non-winners get exactly +0.0
+
+        return scatter_offsets(contribution, geom, g.shape[:-2], g.dtype)
     H, W = geom.in_shape
     planes = int(np.prod(g.shape[:-2], dtype=np.int64))
     flat = codes_to_indices(codes, geom).reshape(planes, -1)

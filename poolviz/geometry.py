@@ -16,6 +16,7 @@ that names the parameter, what was wrong, and what to do instead.
 """
 from __future__ import annotations
 
+import functools
 import numbers
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ __all__ = [
 
 def _as_ints(value, name: str, n: int) -> tuple[int, ...]:
     """An int, or a sequence of ``n`` ints (a 1-element sequence is repeated), as a tuple."""
+    if type(value) is int:  # the common case, first: small inputs are dominated by this overhead
+        return (value,) * n
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an int or a tuple of {n} ints, got the bool {value!r}.")
     if isinstance(value, numbers.Integral):
@@ -116,9 +119,13 @@ class AxisGeometry:
         return self.padding, needed - self.padding - self.length
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PoolGeometry:
-    """Geometry of a 2-d pooling: one :class:`AxisGeometry` for rows (``h``) and one for columns (``w``)."""
+    """Geometry of a 2-d pooling: one :class:`AxisGeometry` for rows (``h``) and one for columns (``w``).
+
+    :func:`pool_geometry` returns one shared object per set of arguments (so it hashes by identity,
+    which keeps the per-geometry caches cheap); compare geometries by their ``h`` and ``w``.
+    """
 
     h: AxisGeometry
     w: AxisGeometry
@@ -173,6 +180,12 @@ def pool_geometry(in_shape, kernel_size, stride=None, padding=0, dilation=1, cei
     d = _as_ints(dilation, "dilation", dims)
     if not isinstance(ceil_mode, (bool, np.bool_)):
         raise TypeError(f"ceil_mode must be True or False, got {ceil_mode!r}.")
+    return _checked_geometry(tuple(int(n) for n in in_shape), k, s, p, d, bool(ceil_mode), dims, max_padding)
+
+
+@functools.lru_cache(maxsize=512)
+def _checked_geometry(in_shape, k, s, p, d, ceil_mode, dims, max_padding) -> PoolGeometry:
+    """The range checks and the geometry, cached: a small input's pooling is dominated by this overhead."""
     for name, values, low, hint in [
         ("kernel_size", k, 1, "a window needs at least one element"),
         ("stride", s, 1, "use stride=None for the default (stride = kernel_size)"),

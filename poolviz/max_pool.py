@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._windows import PhasePlanes, code_dtype, codes_to_indices, offset_view, pad_to_windows, route_codes
+from ._windows import PhasePlanes, code_dtype, codes_to_indices, offset_view, pad_to_windows, route_codes, window_tables
 from .geometry import PoolGeometry, _as_ints, check_array, check_grad_output, pool_geometry
 
 __all__ = [
@@ -47,13 +47,16 @@ def max_pool_codes(x: np.ndarray, geom: PoolGeometry) -> tuple[np.ndarray, np.nd
     Returns ``(values, codes)``, both of shape (..., H_out, W_out).
     """
     lowest = _lowest(x.dtype)
+    _, _, first_code, gather, padding_slot = window_tables(geom)
+    if x.size * gather.shape[1] <= _SMALL:
+        result = _max_pool_codes_small(x, geom, lowest, first_code, gather, padding_slot)
+        if result is not None:
+            return result
     xp = pad_to_windows(x, geom, lowest)
     out_shape = x.shape[:-2] + geom.out_shape
     best = np.full(out_shape, lowest, dtype=x.dtype)
-    first_h = geom.h.inside().argmax(axis=1)
-    first_w = geom.w.inside().argmax(axis=1)
     codes = np.empty(out_shape, dtype=code_dtype(geom))
-    codes[...] = first_h[:, None] * geom.w.kernel + first_w[None, :]
+    codes[...] = first_code
     better = np.empty(out_shape, dtype=bool)
     step = np.empty(out_shape, dtype=codes.dtype)
     views = PhasePlanes(xp, geom)
@@ -73,6 +76,35 @@ def max_pool_codes(x: np.ndarray, geom: PoolGeometry) -> tuple[np.ndarray, np.nd
                 hit = nan_windows & np.isnan(offset_view(xp, geom, jh, jw))
                 codes[hit] = c
     return best, codes
+
+
+_SMALL = 1 << 15  # window elements below which one gather + argmax beats per-offset passes
+
+
+def _max_pool_codes_small(x, geom, lowest, first_code, gather, padding_slot):
+    """:func:`max_pool_codes` for small inputs: gather every window, then ``argmax`` (which keeps the first maximum).
+
+    Returns None when a window holds NaN (argmax picks the first NaN; PyTorch's rule is the last).
+    """
+    H, W = geom.in_shape
+    planes = x.reshape(-1, H * W)
+    has_padding = gather.shape[0] and padding_slot.any()
+    if has_padding:  # padding slots point one past the plane: append the -inf (or lowest integer) there
+        padded = np.empty((planes.shape[0], H * W + 1), dtype=x.dtype)
+        padded[:, :-1] = planes
+        padded[:, -1] = lowest
+    else:
+        padded = planes
+    windows = padded[:, gather]  # (planes, H_out*W_out, kh*kw)
+    codes = windows.argmax(axis=-1)
+    values = windows.reshape(-1, windows.shape[-1])[np.arange(codes.size), codes.reshape(-1)].reshape(codes.shape)
+    if x.dtype.kind == "f" and np.isnan(values).any():
+        return None
+    if has_padding:  # a window whose real elements all equal -inf may have "chosen" padding
+        chose_padding = np.take_along_axis(padding_slot[None], codes[..., None], axis=-1)[..., 0]
+        codes = np.where(chose_padding, first_code.reshape(1, -1), codes)
+    out_shape = x.shape[:-2] + geom.out_shape
+    return values.reshape(out_shape), codes.astype(first_code.dtype).reshape(out_shape)
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):

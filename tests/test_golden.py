@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import MAX_POOL_PATHS, max_pool_path
 
 import poolviz as pv
 
@@ -78,18 +79,24 @@ def test_golden_files_cover_every_op():
 MAX_CASES = _params(lambda c: c["op"].startswith("max_pool") and not c.get("expect_error"))
 
 
+@pytest.mark.parametrize("path", MAX_POOL_PATHS)
 @pytest.mark.parametrize("case", MAX_CASES)
-def test_max_pool(case):
+def test_max_pool(case, path):
     a = case["arrays"]
-    for name, actual in _max_results(case).items():
+    with max_pool_path(path):
+        results = _max_results(case)
+    for name, actual in results.items():
         assert_same(actual, a[name.replace("_without_indices", "")])
 
 
+@pytest.mark.parametrize("path", MAX_POOL_PATHS)
 @pytest.mark.parametrize("case", MAX_CASES)
-def test_max_pool_zero_signs(case):
+def test_max_pool_zero_signs(case, path):
     """Bit-exact down to the sign of zero: max copies the first maximum, and a gradient is 0 + contributions."""
     a = case["arrays"]
-    for name, actual in _max_results(case).items():
+    with max_pool_path(path):
+        results = _max_results(case)
+    for name, actual in results.items():
         assert_same_zero_signs(actual, a[name.replace("_without_indices", "")])
 
 
