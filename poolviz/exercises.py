@@ -68,6 +68,9 @@ class CheckResult:
     cases: list = field(default_factory=list)
     note: str = ""
 
+    MAX_DETAILS = 3
+    """Failed cases explained in full; the rest are listed by name (one mistake often fails many cases)."""
+
     def __bool__(self) -> bool:
         return self.passed
 
@@ -90,10 +93,17 @@ class CheckResult:
         if self.note:
             lines.append("  " + self.note)
         mark = {"passed": "ok  ", "failed": "FAIL", "skipped": "skip"}
+        shown = 0
         for case in self.cases:
             lines.append(f"  [{mark[case.status]}] {case.name}")
+            if case.status == "failed" and shown >= self.MAX_DETAILS:
+                continue
             if case.detail and case.status != "passed":
                 lines.extend("         " + line for line in case.detail.splitlines())
+                shown += case.status == "failed"
+        hidden = len(self.failed_cases) - shown
+        if hidden > 0:
+            lines.append(f"  (details of {hidden} more failed case(s) left out: fix the first ones, then run again)")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

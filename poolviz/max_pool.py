@@ -53,21 +53,7 @@ def max_pool_codes(x: np.ndarray, geom: PoolGeometry) -> tuple[np.ndarray, np.nd
         if result is not None:
             return result
     xp = pad_to_windows(x, geom, lowest)
-    out_shape = x.shape[:-2] + geom.out_shape
-    best = np.full(out_shape, lowest, dtype=x.dtype)
-    codes = np.empty(out_shape, dtype=code_dtype(geom))
-    codes[...] = first_code
-    better = np.empty(out_shape, dtype=bool)
-    step = np.empty(out_shape, dtype=codes.dtype)
-    views = PhasePlanes(xp, geom)
-    for c, (jh, jw) in enumerate(geom.offsets()):
-        v = views.view(jh, jw)
-        np.greater(v, best, out=better)
-        # codes only grow (c exceeds every earlier code), so "set c where better" is a maximum;
-        # this arithmetic is ~30x faster than np.copyto(..., where=better)
-        np.multiply(better.view(np.uint8), codes.dtype.type(c), out=step)
-        np.maximum(codes, step, out=codes)
-        np.maximum(v, best, out=best)  # on a tie (0.0 vs -0.0) this keeps the earlier value
+    best, codes = _separable_max(xp, geom, first_code)
     if x.dtype.kind == "f":
         nan_windows = np.isnan(best)
         if nan_windows.any():
@@ -76,6 +62,61 @@ def max_pool_codes(x: np.ndarray, geom: PoolGeometry) -> tuple[np.ndarray, np.nd
                 hit = nan_windows & np.isnan(offset_view(xp, geom, jh, jw))
                 codes[hit] = c
     return best, codes
+
+
+def _first_max_update(v, best, position, j, better, step):
+    """One step of a running first-strict-maximum: where ``v > best``, take ``v`` and position ``j``.
+
+    Positions only grow along the sequence, so "set to j where better" is ``maximum(position,
+    better * j)``: cheap uint8 arithmetic instead of a masked store (``np.copyto(..., where=...)``
+    is ~30x slower). ``np.maximum(v, best)`` keeps the earlier value on a tie (0.0 vs -0.0).
+    """
+    np.greater(v, best, out=better)
+    np.multiply(better.view(np.uint8), position.dtype.type(j), out=step)
+    np.maximum(position, step, out=position)
+    np.maximum(v, best, out=best)
+
+
+def _separable_max(xp, geom, first_code):
+    """Window maxima and codes in two stages: along each row (strided), then across rows (contiguous).
+
+    Row-major "first maximum" is lexicographic in (jh, jw): the first row holding the window's
+    maximum, and the first column of that row. Stage 1 finds each row segment's first maximum
+    (column code ``cw``); stage 2 the first row whose segment maximum beats all rows before it,
+    carrying that row's ``cw`` along. About twice as fast as one pass per kernel offset.
+    Each stage starts from its first element: padding there (-inf) loses to any later real value,
+    and the initial position (the first non-padding element) wins when nothing beats it.
+    """
+    h, w = geom.h, geom.w
+    code_type = first_code.dtype.type
+    row_span, col_span = w.stride * (w.out - 1) + 1, h.stride * (h.out - 1) + 1
+
+    def column(jw):
+        return xp[..., jw * w.dilation: jw * w.dilation + row_span: w.stride]
+
+    row_max = column(0).copy()
+    cw = np.empty(row_max.shape, dtype=code_type)
+    cw[...] = w.inside().argmax(axis=1)
+    better, step = np.empty(row_max.shape, dtype=bool), np.empty(row_max.shape, dtype=code_type)
+    for jw in range(1, w.kernel):
+        _first_max_update(column(jw), row_max, cw, jw, better, step)
+
+    def row(a, jh):
+        return a[..., jh * h.dilation: jh * h.dilation + col_span: h.stride, :]
+
+    best, chosen_cw = row(row_max, 0).copy(), row(cw, 0).copy()
+    position = np.empty(best.shape, dtype=code_type)
+    position[...] = h.inside().argmax(axis=1)[:, None]
+    better, step, flip = (np.empty(best.shape, dtype=t) for t in (bool, code_type, code_type))
+    for jh in range(1, h.kernel):
+        _first_max_update(row(row_max, jh), best, position, jh, better, step)
+        # chosen_cw = where(better, cw of this row, chosen_cw), as arithmetic: c ^ ((c ^ r) * better)
+        np.bitwise_xor(chosen_cw, row(cw, jh), out=flip)
+        np.multiply(flip, better.view(np.uint8), out=flip)
+        np.bitwise_xor(chosen_cw, flip, out=chosen_cw)
+    position *= code_type(w.kernel)
+    position += chosen_cw
+    return best, position
 
 
 _SMALL = 1 << 15  # window elements below which one gather + argmax beats per-offset passes

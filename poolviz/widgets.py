@@ -133,7 +133,7 @@ def compose_heatmap(values, cmap, norm, cell: int, *, labels=True, font_px=None,
     if not labels or cell < 12:
         return pic
     texts = [format_value(v) if ok else "" for v, ok in zip(values.ravel(), ~bad.ravel())]
-    px = font_px or max(6, min(13, int(cell * 0.36)))
+    px = font_px or max(6, min(12, int(cell * 0.32)))
     widest = max(texts, key=len)
     while px > 6 and _label_bitmap(widest, px)[0].shape[1] > cell - 3:
         px -= 1  # shrink the font until the longest label fits; if even 6 px does not, print none
@@ -483,7 +483,7 @@ class PoolExplorer(widgets.VBox):
         self._busy = True
         self._seed, self._sample, self._custom_x = p["seed"], 0, p["custom_x"]
         style = {"description_width": "initial"}
-        small = widgets.Layout(width="150px")
+        small = widgets.Layout(width="230px")
         self.op = widgets.Dropdown(options=_OPS, value=p["op"], description="op",
                                    layout=widgets.Layout(width="170px"))
         self.beta = widgets.FloatLogSlider(value=p["beta"], base=10, min=-1, max=2, step=0.1, description="beta",
@@ -495,7 +495,7 @@ class PoolExplorer(widgets.VBox):
         self.kernel_size = widgets.IntSlider(value=p["kernel_size"], min=1, max=6, description="kernel",
                                              style=style, layout=small, continuous_update=False)
         self.stride = widgets.Dropdown(options=[("= kernel", 0)] + [(str(s), s) for s in range(1, 9)],
-                                       value=p["stride"], description="stride", layout=small)
+                                       value=p["stride"], description="stride", layout=widgets.Layout(width="150px"))
         self.padding = widgets.IntSlider(value=p["padding"], min=0, max=3, description="padding", style=style,
                                          layout=small, continuous_update=False)
         self.dilation = widgets.IntSlider(value=p["dilation"], min=1, max=3, description="dilation", style=style,
@@ -530,13 +530,14 @@ class PoolExplorer(widgets.VBox):
         self.x = self.output = self.grad_output = self.dx = self.dx_shown = self.indices = None
         self.sparsity = float("nan")
         self.png = b""
+        wrap = widgets.Layout(flex_flow="row wrap")  # narrow pages wrap the controls instead of clipping them
         super().__init__([
-            widgets.HBox([self.op, self.beta, self.norm_type, self.resample]),
+            widgets.HBox([self.op, self.beta, self.norm_type, self.resample], layout=wrap),
             widgets.HBox([self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
-                          self.count_include_pad]),
-            widgets.HBox([self.input_kind, self.size, self.grad_kind]),
+                          self.count_include_pad], layout=wrap),
+            widgets.HBox([self.input_kind, self.size, self.grad_kind], layout=wrap),
             self.matrix,
-            widgets.HBox([self.row, self.col, self.play, self.step]),
+            widgets.HBox([self.row, self.col, self.play, self.step], layout=wrap),
             self.image, self.info, self.error,
         ])
         for w in (self.op, self.beta, self.norm_type, self.kernel_size, self.stride, self.padding, self.dilation,
