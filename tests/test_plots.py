@@ -1,0 +1,117 @@
+"""Smoke tests for poolviz.plots: every public function draws, returns what it drew, and leaks no figure."""
+import sys
+
+import numpy as np
+import pytest
+
+mpl = pytest.importorskip("matplotlib")
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+import poolviz.plots as P  # noqa: E402
+from poolviz.data import example_input  # noqa: E402
+from poolviz.routing import route_counts, run_pool  # noqa: E402
+
+X = example_input("ties", (6, 6))
+
+
+def _render(fig):
+    fig.canvas.draw()  # actually rasterise: layout and text errors only show up here
+
+
+def _calls():
+    dx = run_pool("max", X, 3, 1).dx
+    return {
+        "plot_windows": lambda ax: P.plot_windows(X, 3, 2, 1, 1, True, selected=(1, 1), ax=ax),
+        "plot_windows_dilated": lambda ax: P.plot_windows(X, 2, 1, 0, 2, selected=(0, 0), ax=ax),
+        "plot_routed_gradient": lambda ax: P.plot_routed_gradient(dx, route_counts("max", X, 3, 1), ax=ax),
+        "plot_routed_gradient_signed": lambda ax: P.plot_routed_gradient(-dx, ax=ax, vmax=2.0),
+        "plot_jacobian_max": lambda ax: P.plot_jacobian("max", (4, 4), 2, ax=ax),
+        "plot_jacobian_avg": lambda ax: P.plot_jacobian("avg", X, 2, 1, ax=ax, padding=1),
+        "plot_route_counts": lambda ax: P.plot_route_counts("lse", X, 2, ax=ax, beta=3.0),
+    }
+
+
+def _multi_calls():
+    return {
+        "plot_pooling_comparison": lambda axes: P.plot_pooling_comparison(X, 2, 1, beta=2.0, axes=axes),
+        "plot_window_steps": lambda axes: P.plot_window_steps([[1, 3], [3, 2]], grad=0.5, axes=axes),
+        "plot_tie_policies": lambda axes: P.plot_tie_policies(X, 2, 1, axes=axes),
+    }
+
+
+@pytest.mark.parametrize("name", list(_calls()))
+def test_single_axes_functions_draw_on_given_ax_and_on_their_own(name):
+    call = _calls()[name]
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert call(ax) is ax
+    _render(fig)
+    own = call(None)
+    assert isinstance(own, Axes) and own.figure is not fig
+    _render(own.figure)
+
+
+@pytest.mark.parametrize("name", list(_multi_calls()))
+def test_three_panel_functions(name):
+    call = _multi_calls()[name]
+    fig = Figure(figsize=(9, 3))
+    given = list(fig.subplots(1, 3))
+    assert call(given) == given
+    _render(fig)
+    own = call(None)
+    assert len(own) == 3 and all(isinstance(a, Axes) for a in own)
+    _render(own[0].figure)
+    with pytest.raises(ValueError, match="3 panels"):
+        call(given[:2])
+
+
+def test_every_public_plot_function_is_exercised():
+    drawn = {n.split("_dilated")[0].split("_signed")[0].split("_max")[0].split("_avg")[0]
+             for n in list(_calls()) + list(_multi_calls())}
+    public = {n for n in P.__all__ if n.startswith("plot_")}
+    assert public <= drawn
+
+
+def test_no_pyplot_and_no_rcparams_change():
+    before = dict(mpl.rcParams)
+    P.plot_windows(X, 2)
+    assert "matplotlib.pyplot" not in sys.modules or not __import__("matplotlib.pyplot").pyplot.get_fignums()
+    assert dict(mpl.rcParams) == before
+
+
+def test_import_poolviz_does_not_import_matplotlib_or_ipywidgets():
+    import subprocess
+
+    code = "import sys, poolviz; print('matplotlib' in sys.modules, 'ipywidgets' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+def test_comparison_uses_one_fixed_scale():
+    axes = P.plot_pooling_comparison(np.arange(16.0).reshape(4, 4), 2)
+    norms = {(im.norm.vmin, im.norm.vmax) for ax in axes for im in ax.images}
+    assert norms == {(0.0, 1.0)}  # max's 1 sets the top; average's 1/4 is drawn on the same scale
+
+
+def test_plot_windows_marks_first_maximum_and_reports_invalid_arguments():
+    x = np.array([[1.0, 5.0], [5.0, 0.0]])
+    ax = P.plot_windows(x, 2, selected=(0, 0))
+    assert "max 5 at (0, 1)" in ax.get_title()  # the first of the tied maxima, row-major
+    with pytest.raises(ValueError, match="padding"):
+        P.plot_windows(x, 2, padding=2)
+    with pytest.raises(ValueError, match="outside"):
+        P.plot_windows(x, 2, selected=(1, 0))
+
+
+def test_tie_policy_titles_show_the_wrong_sum():
+    x = np.zeros((2, 2))
+    axes = P.plot_tie_policies(x, 2)
+    assert "sum dx = 1 = upstream 1" in axes[0].get_title()
+    assert "sum dx = 1 = upstream 1" in axes[1].get_title()
+    assert "sum dx = 4 > upstream 1: WRONG" in axes[2].get_title()
+
+
+def test_format_value():
+    assert [P.format_value(v) for v in (0, 3.0, -2, 0.25, 1 / 3, 1e-4, -np.inf)] == [
+        "0", "3", "-2", "0.25", "0.33", "1e-4", "-inf"]

@@ -1,0 +1,73 @@
+"""poolviz.routing against the ops themselves: one entry point, Jacobians, counts, tie policies."""
+import numpy as np
+import pytest
+
+import poolviz as pv
+from poolviz import routing as R
+from poolviz.data import example_input
+
+X = example_input("ties", (6, 6))
+XP = example_input("relu", (6, 6)) + 0.1  # positive: valid for every op
+
+
+@pytest.mark.parametrize("op,kw", [
+    ("max", {"padding": 1, "dilation": 1, "ceil_mode": True}), ("max", {"dilation": 2}),
+    ("avg", {"padding": 1, "count_include_pad": False}), ("lse", {"beta": 3.0}),
+    ("lp", {"norm_type": 2.0}), ("soft", {}), ("stochastic", {"rng": 1}),
+])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_contributions_sum_to_the_backward(op, kw, stride):
+    g = np.random.default_rng(0).standard_normal(R.run_pool(op, XP, 3, stride, **kw).y.shape)
+    run = R.run_pool(op, XP, 3, stride, grad_output=g, **kw)
+    c = R.contributions(op, XP, 3, stride, grad_output=g, **kw)
+    np.testing.assert_allclose(c.sum(axis=0), run.dx, atol=1e-12)
+
+
+def test_run_pool_matches_ops():
+    run = R.run_pool("max", X, 3, 2, padding=1)
+    np.testing.assert_array_equal(run.y, pv.max_pool2d(X, 3, 2, 1))
+    np.testing.assert_array_equal(run.dx, pv.max_pool2d_backward(np.ones(run.y.shape), X, 3, 2, 1))
+    run = R.run_pool(pv.logsumexp_pool2d, X, 2, beta=0.5)
+    np.testing.assert_array_equal(run.dx, pv.logsumexp_pool2d_backward(np.ones((3, 3)), X, 2, beta=0.5))
+
+
+def test_jacobians_have_the_textbook_shape():
+    Jmax = R.jacobian("max", (4, 4), 2)
+    assert Jmax.shape == (4, 16) and set(np.unique(Jmax)) == {0.0, 1.0}
+    np.testing.assert_array_equal(Jmax.sum(axis=1), 1)
+    Javg = R.jacobian("avg", (4, 4), 2)
+    np.testing.assert_allclose(Javg.sum(axis=1), 1)
+    assert set(np.unique(Javg)) == {0.0, 0.25}
+
+
+def test_route_counts_overlapping_max():
+    x = np.zeros((3, 3))
+    x[1, 1] = 9
+    np.testing.assert_array_equal(R.route_counts("max", x, 2, 1), [[0, 0, 0], [0, 4, 0], [0, 0, 0]])
+
+
+def test_unsupported_option_is_named():
+    with pytest.raises(ValueError, match="average pooling has no dilation"):
+        R.run_pool("avg", X, 2, dilation=2)
+    R.run_pool("avg", X, 2, dilation=1)  # neutral values are fine
+    with pytest.raises(ValueError, match="unknown pooling op"):
+        R.run_pool("median", X, 2)
+
+
+@pytest.mark.parametrize("kw", [{}, {"stride": 1}, {"padding": 1, "stride": 2}, {"dilation": 2, "stride": 1},
+                                {"ceil_mode": True, "stride": 2, "kernel_size": 3}])
+def test_tie_policies(kw):
+    kw = dict({"kernel_size": 2}, **kw)
+    first = R.tie_policy_gradients(X, policy="first", **kw)
+    ks, rest = kw.pop("kernel_size"), kw
+    y = pv.max_pool2d(X, ks, **rest)
+    np.testing.assert_array_equal(first, pv.max_pool2d_backward(np.ones(y.shape), X, ks, **rest))
+    split = R.tie_policy_gradients(X, ks, policy="split", **rest)
+    wrong = R.tie_policy_gradients(X, ks, policy="all", **rest)
+    assert np.isclose(split.sum(), y.size) and np.isclose(first.sum(), y.size)
+    assert wrong.sum() > y.size  # the ties preset has ties in some window
+    assert np.array_equal(first != 0, first != 0) and ((split != 0) <= (wrong != 0)).all()
+
+
+def test_sparsity():
+    assert R.sparsity(np.array([[0.0, 1.0], [0.0, 0.0]])) == 0.25

@@ -1,0 +1,232 @@
+"""Drive the explorer headlessly: set control values, then check what it shows against the poolviz ops."""
+import numpy as np
+import pytest
+
+pytest.importorskip("ipywidgets")
+pytest.importorskip("matplotlib")
+
+import ipywidgets  # noqa: E402
+
+import poolviz as pv  # noqa: E402
+from poolviz.data import example_input  # noqa: E402
+from poolviz.widgets import PoolExplorer, explore, parse_matrix, static_explorer  # noqa: E402
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _ones(y):
+    return np.ones(np.shape(y))
+
+
+def test_explore_defaults_show_a_picture_and_the_max_pool_state():
+    ex = explore()
+    assert isinstance(ex, PoolExplorer) and isinstance(ex, ipywidgets.VBox)
+    assert ex.message == "" and ex.image.value == ex.png and ex.png.startswith(PNG)
+    x = example_input("random", (6, 6))
+    np.testing.assert_array_equal(ex.x, x)
+    np.testing.assert_array_equal(ex.output, pv.max_pool2d(x, 2))
+    np.testing.assert_array_equal(ex.dx, pv.max_pool2d_backward(np.ones((3, 3)), x, 2))
+    assert ex.grad is ex.dx
+    np.testing.assert_array_equal(ex.dx_shown, ex.dx)
+    assert ex.sparsity == pytest.approx(9 / 36)
+    assert "9 of 36" in ex.info.value
+
+
+@pytest.mark.parametrize("kind", ["random", "ties", "relu", "image"])
+@pytest.mark.parametrize("stride", [0, 1])
+def test_max_pool_state_matches_the_op(kind, stride):
+    ex = explore(op="max")
+    ex.input_kind.value = kind
+    ex.size.value = 7
+    ex.kernel_size.value = 3
+    ex.stride.value = stride
+    ex.padding.value = 1
+    ex.ceil_mode.value = True
+    x = example_input(kind, (7, 7))
+    s = stride or None
+    y = pv.max_pool2d(x, 3, s, 1, 1, True)
+    assert ex.message == ""
+    np.testing.assert_array_equal(ex.output, y)
+    np.testing.assert_array_equal(ex.dx, pv.max_pool2d_backward(_ones(y), x, 3, s, 1, 1, True))
+    assert ex.sparsity == np.count_nonzero(ex.dx) / x.size
+
+
+@pytest.mark.parametrize("op,setup,forward,backward", [
+    ("avg", {"padding": 1, "count_include_pad": False},
+     lambda x: pv.avg_pool2d(x, 3, 1, 1, False, False),
+     lambda g, x: pv.avg_pool2d_backward(g, x, 3, 1, 1, False, False)),
+    ("lse", {"beta": 10.0},
+     lambda x: pv.logsumexp_pool2d(x, 3, 1, beta=10.0),
+     lambda g, x: pv.logsumexp_pool2d_backward(g, x, 3, 1, beta=10.0)),
+    ("lp", {"norm_type": 3.0},
+     lambda x: pv.lp_pool2d(x, 3.0, 3, 1),
+     lambda g, x: pv.lp_pool2d_backward(g, x, 3.0, 3, 1)),
+    ("soft", {}, lambda x: pv.soft_pool2d(x, 3, 1), lambda g, x: pv.soft_pool2d_backward(g, x, 3, 1)),
+    ("max", {"dilation": 2}, lambda x: pv.max_pool2d(x, 3, 1, dilation=2),
+     lambda g, x: pv.max_pool2d_backward(g, x, 3, 1, dilation=2)),
+])
+def test_every_op_matches_its_backward(op, setup, forward, backward):
+    ex = explore(op=op, kernel_size=3, stride=1, input_kind="relu", size=7)
+    for name, value in setup.items():
+        getattr(ex, name).value = value
+    assert ex.message == ""
+    x = example_input("relu", (7, 7))
+    y = forward(x)
+    np.testing.assert_allclose(ex.output, y, rtol=0, atol=0)
+    np.testing.assert_array_equal(ex.dx, backward(_ones(y), x))
+
+
+def test_irrelevant_controls_are_disabled():
+    ex = explore(op="lse")
+    assert ex.padding.disabled and ex.dilation.disabled and not ex.beta.disabled and ex.resample.disabled
+    ex.op.value = "max"
+    assert not ex.padding.disabled and not ex.dilation.disabled and ex.beta.disabled
+    ex.op.value = "avg"
+    assert not ex.padding.disabled and ex.dilation.disabled and not ex.count_include_pad.disabled
+
+
+def test_upstream_gradient_presets():
+    ex = explore(op="max", kernel_size=2, stride=1, input_kind="ties", size=5)
+    x = ex.x
+    ex.row.value, ex.col.value = 2, 3
+    ex.grad_kind.value = "onehot"
+    g = np.zeros((4, 4))
+    g[2, 3] = 1
+    np.testing.assert_array_equal(ex.grad_output, g)
+    np.testing.assert_array_equal(ex.dx, pv.max_pool2d_backward(g, x, 2, 1))
+    assert np.count_nonzero(ex.dx) == 1 and ex.sparsity == 1 / 25
+    ex.grad_kind.value = "random"
+    assert (ex.grad_output != 1).any()
+    np.testing.assert_array_equal(ex.dx, pv.max_pool2d_backward(ex.grad_output, x, 2, 1))
+    ex.grad_kind.value = "ones"
+    np.testing.assert_array_equal(ex.grad_output, np.ones((4, 4)))
+
+
+def test_selection_is_clamped_when_the_output_shrinks():
+    ex = explore(kernel_size=1, size=6)
+    ex.row.value, ex.col.value = 5, 5
+    ex.kernel_size.value = 3
+    assert (ex.row.max, ex.col.max) == (1, 1) and (ex.row.value, ex.col.value) == (1, 1)
+    assert ex.message == ""
+
+
+@pytest.mark.parametrize("op", ["max", "avg", "lse"])
+def test_player_accumulates_one_output_cell_at_a_time(op):
+    ex = explore(op=op, kernel_size=3, stride=1, input_kind="ties", size=5, grad="random")
+    n = ex.step.max
+    assert n == 9 and ex.step.value == n and ex.play.max == n
+    x, g = ex.x, ex.grad_output
+    back = {"max": lambda g: pv.max_pool2d_backward(g, x, 3, 1),
+            "avg": lambda g: pv.avg_pool2d_backward(g, x, 3, 1),
+            "lse": lambda g: pv.logsumexp_pool2d_backward(g, x, 3, 1)}[op]
+    before = ex.png
+    for k in (0, 1, 4, 8):
+        ex.step.value = k
+        kept = (np.arange(g.size) < k).reshape(g.shape)  # the first k output cells, row-major
+        np.testing.assert_allclose(ex.dx_shown, back(np.where(kept, g, 0.0)), atol=1e-12)
+        np.testing.assert_array_equal(ex.dx, back(g))  # the full backward does not change
+    assert ex.png != before
+    ex.step.value = n
+    np.testing.assert_array_equal(ex.dx_shown, ex.dx)
+    ex.kernel_size.value = 2  # a new shape: the player goes back to the whole backward
+    assert ex.step.max == 16 and ex.step.value == 16
+
+
+@pytest.mark.parametrize("change,expected", [
+    ({"padding": 2}, "padding"),                       # padding larger than kernel // 2
+    ({"size": 4, "kernel_size": 6}, "does not fit"),   # kernel larger than the input
+    ({"op": "stochastic"}, "non-negative"),            # stochastic pooling on negative values
+    ({"matrix": "1 2\n3", "input_kind": "custom"}, "same number of entries"),
+    ({"matrix": "1 x", "input_kind": "custom"}, "could not read"),
+    ({"kernel_size": 3, "stride": 1, "dilation": 3}, "does not fit"),  # the dilated window is too wide
+])
+def test_invalid_combination_shows_the_message_and_keeps_the_picture(change, expected):
+    ex = explore(op="max", kernel_size=2, input_kind="random", size=6)
+    *valid, (last, bad) = change.items()
+    for name, value in valid:
+        getattr(ex, name).value = value
+    assert ex.message == ""
+    png, dx, y = ex.image.value, ex.dx.copy(), ex.output.copy()
+    getattr(ex, last).value = bad  # must not raise
+    assert expected in ex.message
+    assert expected in ex.error.value and "last valid picture" in ex.error.value
+    assert ex.image.value == png
+    np.testing.assert_array_equal(ex.dx, dx)
+    np.testing.assert_array_equal(ex.output, y)
+
+
+def test_recovering_from_an_invalid_combination_clears_the_message():
+    ex = explore(kernel_size=2)
+    ex.padding.value = 2
+    assert ex.message
+    ex.kernel_size.value = 4
+    assert ex.message == "" and ex.error.value == ""
+    np.testing.assert_array_equal(ex.output, pv.max_pool2d(ex.x, 4, None, 2))
+
+
+def test_custom_matrix():
+    ex = explore(np.array([[1.0, 5.0], [5.0, 0.0]]), kernel_size=2)
+    assert ex.input_kind.value == "custom" and ex.size.disabled
+    np.testing.assert_array_equal(ex.dx, [[0, 1], [0, 0]])  # first maximum wins the tie
+    ex.matrix.value = "1 2 3\n4 9 6\n7 8 9"
+    np.testing.assert_array_equal(ex.x, np.arange(1, 10).reshape(3, 3) * 1.0 + np.array([[0, 0, 0], [0, 4, 0],
+                                                                                           [0, 0, 0]]))
+    np.testing.assert_array_equal(ex.output, [[9.0]])
+    assert ex.sparsity == pytest.approx(1 / 9)
+
+
+def test_parse_matrix():
+    np.testing.assert_array_equal(parse_matrix("1, 2; 3 4\n"), [[1, 2], [3, 4]])
+    with pytest.raises(ValueError, match="at most"):
+        parse_matrix("\n".join(["1 " * 40] * 2))
+
+
+def test_stochastic_resample_routes_to_the_sampled_inputs():
+    ex = explore(op="stochastic", kernel_size=2, input_kind="relu", size=6)
+    assert ex.message == ""
+    first = ex.indices.copy()
+    seen = {first.tobytes()}
+    for _ in range(5):
+        ex.resample.click()
+        seen.add(ex.indices.tobytes())
+        np.testing.assert_array_equal(
+            ex.dx, pv.stochastic_pool2d_backward(np.ones((3, 3)), ex.x, ex.indices, 2))
+        flat = ex.x.ravel()
+        np.testing.assert_array_equal(ex.output, flat[ex.indices])
+    assert len(seen) > 1
+
+
+def test_static_explorer_has_browser_side_links():
+    box = static_explorer("step", op="max", kernel_size=2, stride=1, input_kind="ties", size=4)
+    assert len(box.frames) == 10 and all(f.startswith(PNG) for f in box.frames)
+    assert box.nbytes == sum(map(len, box.frames)) and box.nbytes < 200_000
+    assert isinstance(box.stack, ipywidgets.Stack) and len(box.stack.children) == 10
+    assert box.stack.selected_index == 9 and box.slider.index == 9
+    with pytest.raises(ValueError, match="vary"):
+        static_explorer("nonsense")
+
+
+def test_static_explorer_embeds_in_html(tmp_path):
+    from ipywidgets.embed import dependency_state, embed_minimal_html
+
+    from ipywidgets.widgets.widget import _instances  # the live-widget registry (Widget.widgets is deprecated)
+
+    before = set(_instances)
+    box = static_explorer("beta", [0.1, 1.0, 10.0], op="lse", kernel_size=2, input_kind="relu", size=6)
+    # the explorer that rendered the frames is closed: only the box, its parts and the links stay alive
+    new = [_instances[k] for k in set(_instances) - before]
+    assert sum(isinstance(w, ipywidgets.Image) for w in new) == 3
+    out = tmp_path / "page.html"
+    embed_minimal_html(out, views=[box], state=dependency_state(box), title="lse")
+    html = out.read_text()
+    assert "jupyter-widgets" in html and html.count("LinkModel") >= 2
+    assert out.stat().st_size < 1.5 * box.nbytes + 20_000  # base64 of the frames plus a little
+
+
+def test_static_explorer_sweeps_leave_out_invalid_settings():
+    box = static_explorer("padding", kernel_size=2, size=6)
+    assert box.labels == ["0", "1"]  # padding 2 > kernel_size // 2 has no picture
+    box = static_explorer("op", kernel_size=2, input_kind="random", size=6)
+    assert "stochastic" not in box.labels and "max" in box.labels  # negative inputs cannot be sampled
+    with pytest.raises(ValueError, match="too large"):
+        static_explorer("step", kernel_size=2, padding=3)
