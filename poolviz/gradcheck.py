@@ -138,12 +138,11 @@ def gradcheck(f, x, grad_output=None, eps=1e-6, *, backward=None, tol=1e-6, seed
         numerical[i] = (up - down) / (2 * eps)
         near_tie[i] = abs((up - base) / eps - (base - down) / eps) > kink_tol
     error = np.abs(analytic - numerical) / np.maximum(1.0, np.maximum(np.abs(analytic), np.abs(numerical)))
-    error = np.where(near_tie, 0.0, error)
     error = np.where(np.isnan(error), np.inf, error)
-    if error.size:
+    error = np.where(near_tie, -1.0, error)  # flagged inputs are not compared, so never the worst
+    worst, max_error = None, 0.0
+    if error.size and error.max() >= 0:
         worst = np.unravel_index(int(np.argmax(error)), x.shape)
         max_error = float(error[worst])
-    else:
-        worst, max_error = None, 0.0
     return GradcheckResult(bool(max_error <= tol), max_error, tuple(int(v) for v in worst) if worst is not None else None,
                            analytic, numerical, near_tie, tol, eps)

@@ -32,6 +32,9 @@ def test_tie_is_flagged_where_central_differences_split_the_gradient():
     np.testing.assert_array_equal(result.analytic, [[1, 0], [0, 0]])
     np.testing.assert_array_equal(result.near_tie, [[True, True], [False, False]])
     assert result.passed and "2 input(s) within eps of a tie" in str(result)
+    assert result.worst_index not in [(0, 0), (0, 1)]  # the worst is taken over compared inputs only
+    everything_tied = pv.gradcheck(partial(pv.max_pool2d, kernel_size=2), np.zeros((2, 2)))
+    assert everything_tied.worst_index is None and everything_tied.n_near_ties == 4
 
 
 def test_a_wrong_backward_fails_and_says_where():
