@@ -1,0 +1,22 @@
+"""Notebook 02, exercise: the average-pool backward with stride and zero padding (counted in the divisor)."""
+import numpy as np
+
+
+def avg_pool_backward(grad_output, x, kernel_size, stride=None, padding=0):
+    """dL/dx of 2-d average pooling: every element of a window receives g / k^2.
+
+    grad_output : (H_out, W_out); x : (H, W); returns dx of shape (H, W).
+    """
+    k = kernel_size
+    s = k if stride is None else stride
+    H, W = x.shape
+    H_out, W_out = grad_output.shape
+    dx = np.zeros((H, W))
+    for oh in range(H_out):
+        for ow in range(W_out):
+            for jh in range(k):
+                for jw in range(k):
+                    r, c = oh * s - padding + jh, ow * s - padding + jw
+                    if 0 <= r < H and 0 <= c < W:  # padding zeros receive nothing
+                        dx[r, c] += grad_output[oh, ow] / (k * k)
+    return dx

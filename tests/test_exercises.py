@@ -1,0 +1,323 @@
+"""The exercise checkers: solutions pass, each typical mistake fails with the right diagnosis,
+and an unsolved exercise reports "not attempted yet" without raising."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import poolviz as pv
+from poolviz import exercises as ex
+from poolviz.exercises import _avg_backward_variant, _max_backward_variant
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
+from solutions import avg_pool_backward as sol_avg  # noqa: E402
+from solutions import max_derivative as sol_maxd  # noqa: E402
+from solutions import max_pool_backward as sol_maxb  # noqa: E402
+from solutions import max_pool_forward as sol_maxf  # noqa: E402
+from solutions import output_size as sol_size  # noqa: E402
+
+
+# ---------------------------------------------------------------- solutions pass
+
+@pytest.mark.parametrize("check, fn", [
+    (ex.check_max_pool_backward, sol_maxb.max_pool_backward),
+    (ex.check_max_pool_backward, sol_maxb.max_pool_backward_vectorised),
+    (ex.check_max_pool_backward, pv.max_pool2d_backward),
+    (ex.check_max_pool_forward, sol_maxf.max_pool_forward),
+    (ex.check_max_pool_forward, pv.max_pool2d),
+    (ex.check_avg_pool_backward, sol_avg.avg_pool_backward),
+    (ex.check_avg_pool_backward, pv.avg_pool2d_backward),
+    (ex.check_output_size, sol_size.output_size),
+    (ex.check_output_size, pv.output_size),
+    (ex.check_max_derivative, sol_maxd.max_derivative),
+])
+def test_solutions_pass(check, fn):
+    result = check(fn)
+    assert result.passed is True, str(result)
+    assert bool(result)
+    assert "PASSED" in str(result) and "skipped" not in str(result)
+
+
+def test_the_checkers_mistake_models_are_correct_when_switched_off():
+    rng = np.random.default_rng(0)
+    for k, s, p, shape in [(2, None, 0, (4, 6)), (3, 1, 0, (5, 5)), (3, 2, 1, (4, 4)), (2, 2, 0, (5, 5))]:
+        x = rng.standard_normal(shape)
+        y = pv.max_pool2d(x, k, s, p)
+        g = rng.standard_normal(y.shape)
+        np.testing.assert_allclose(_max_backward_variant(g, x, k, s, p), pv.max_pool2d_backward(g, x, k, s, p))
+        np.testing.assert_allclose(_avg_backward_variant(g, x, k, s, p), pv.avg_pool2d_backward(g, x, k, s, p))
+
+
+# ---------------------------------------------------------------- not attempted
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError
+
+
+def test_not_attempted_yet_with_the_notebook_stub():
+    def my_max_pool_backward(grad_output, x, kernel_size, stride=None, padding=0):
+        raise NotImplementedError
+
+    result = ex.check_max_pool_backward(my_max_pool_backward)
+    assert not result.passed and not result.attempted and "not attempted yet" in str(result)
+
+
+@pytest.mark.parametrize("check", [ex.check_max_pool_backward, ex.check_max_pool_forward, ex.check_avg_pool_backward,
+                                   ex.check_output_size, ex.check_max_derivative])
+@pytest.mark.parametrize("fn", [None, _stub, lambda *a, **k: (_ for _ in ()).throw(NotImplementedError())])
+def test_not_attempted_yet(check, fn):
+    result = check(fn)
+    assert result.passed is False and result.attempted is False
+    assert "not attempted yet" in str(result)
+    assert "not attempted yet" in result._repr_html_()
+
+
+# ---------------------------------------------------------------- wrong max-pool backwards
+
+def _windows(x, k, s, p):
+    H, W = x.shape
+    s = k if s is None else s
+    Ho, Wo = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+    for oh in range(Ho):
+        for ow in range(Wo):
+            yield oh, ow, [(oh * s - p + jh, ow * s - p + jw) for jh in range(k) for jw in range(k)]
+
+
+def overwrite(grad_output, x, kernel_size, stride=None, padding=0):
+    dx = np.zeros(x.shape)
+    for oh, ow, win in _windows(x, kernel_size, stride, padding):
+        inside = [(r, c) for r, c in win if 0 <= r < x.shape[0] and 0 <= c < x.shape[1]]
+        r, c = max(inside, key=lambda rc: (x[rc], -inside.index(rc)))
+        dx[r, c] = grad_output[oh, ow]
+    return dx
+
+
+def buffered_fancy_index(grad_output, x, kernel_size, stride=None, padding=0):
+    _, sw = sol_maxf.max_pool_forward(x, kernel_size, stride, padding)
+    dx = np.zeros(x.shape)
+    dx[sw[..., 0], sw[..., 1]] += grad_output  # the silent bug: repeated indices are written once
+    return dx
+
+
+def all_ties(grad_output, x, kernel_size, stride=None, padding=0):
+    y, _ = sol_maxf.max_pool_forward(x, kernel_size, stride, padding)
+    dx = np.zeros(x.shape)
+    for oh, ow, win in _windows(x, kernel_size, stride, padding):
+        for r, c in win:
+            if 0 <= r < x.shape[0] and 0 <= c < x.shape[1] and x[r, c] == y[oh, ow]:
+                dx[r, c] += grad_output[oh, ow]
+    return dx
+
+
+def split_ties(grad_output, x, kernel_size, stride=None, padding=0):
+    y, _ = sol_maxf.max_pool_forward(x, kernel_size, stride, padding)
+    dx = np.zeros(x.shape)
+    for oh, ow, win in _windows(x, kernel_size, stride, padding):
+        tied = [(r, c) for r, c in win if 0 <= r < x.shape[0] and 0 <= c < x.shape[1] and x[r, c] == y[oh, ow]]
+        for r, c in tied:
+            dx[r, c] += grad_output[oh, ow] / len(tied)
+    return dx
+
+
+def last_tie(grad_output, x, kernel_size, stride=None, padding=0):
+    dx = np.zeros(x.shape)
+    for oh, ow, win in _windows(x, kernel_size, stride, padding):
+        best, where = -np.inf, None
+        for r, c in win:
+            if 0 <= r < x.shape[0] and 0 <= c < x.shape[1] and x[r, c] >= best:
+                best, where = x[r, c], (r, c)
+        dx[where] += grad_output[oh, ow]
+    return dx
+
+
+def zero_padding(grad_output, x, kernel_size, stride=None, padding=0):
+    xp = np.pad(x, padding)  # zeros: with negative inputs the padding wins
+    dxp = sol_maxb.max_pool_backward(grad_output, xp, kernel_size, stride, 0)
+    return dxp[padding: padding + x.shape[0], padding: padding + x.shape[1]]
+
+
+def transposed(grad_output, x, kernel_size, stride=None, padding=0):
+    _, sw = sol_maxf.max_pool_forward(x, kernel_size, stride, padding)
+    out = np.zeros(x.shape)
+    for (oh, ow) in np.ndindex(grad_output.shape):
+        r, c = sw[oh, ow]
+        out[c, r] += grad_output[oh, ow]  # the bug
+    return out
+
+
+def ones_not_g(grad_output, x, kernel_size, stride=None, padding=0):
+    return sol_maxb.max_pool_backward(np.ones_like(grad_output), x, kernel_size, stride, padding)
+
+
+def skips_last_window(grad_output, x, kernel_size, stride=None, padding=0):
+    g = grad_output.copy()
+    g[-1, :] = 0
+    g[:, -1] = 0
+    return sol_maxb.max_pool_backward(g, x, kernel_size, stride, padding)
+
+
+def ceil_output_size(grad_output, x, kernel_size, stride=None, padding=0):
+    s = kernel_size if stride is None else stride
+    H_out = -(-(x.shape[0] - kernel_size) // s) + 1  # ceil: one window too many when k does not divide
+    dx = np.zeros(x.shape)
+    for oh in range(H_out):
+        for ow in range(H_out):
+            dx[oh * s, ow * s] += grad_output[oh, ow]
+    return dx
+
+
+@pytest.mark.parametrize("fn, case, cause", [
+    (overwrite, "overlapping windows (kernel 3, stride 1)", "overwriting instead of accumulating"),
+    (buffered_fancy_index, "overlapping windows (kernel 3, stride 1)", "overwriting instead of accumulating"),
+    (all_ties, "a tie", "every tied maximum received the gradient"),
+    (split_ties, "a tie", "split among the tied maxima"),
+    (last_tie, "a tie", "the LAST tied maximum won"),
+    (zero_padding, "padding 1", "zero padding instead of -inf"),
+    (transposed, "square 4x4", "transposed index"),
+    (ones_not_g, "one 2x2 window", "instead of the upstream gradient"),
+    (skips_last_window, "square 4x4", "off-by-one in the output size"),
+    (ceil_output_size, "not divisible", "off-by-one in the output size"),
+])
+def test_wrong_max_pool_backward_is_diagnosed(fn, case, cause):
+    result = ex.check_max_pool_backward(fn)
+    assert result.passed is False and result.attempted
+    failed = [c for c in result.failed_cases if case in c.name]
+    assert failed, str(result)
+    assert cause in failed[0].detail, str(result)
+    text = str(result)
+    assert "expected" in text and ("got" in text or "raised" in text)
+    assert "FAILED" in result._repr_html_()
+
+
+def test_transposed_index_on_non_square_input_is_reported_not_raised():
+    result = ex.check_max_pool_backward(transposed)
+    case = next(c for c in result.cases if "H != W" in c.name)
+    assert case.status == "failed"
+    assert "IndexError" in case.detail and "transposed index" in case.detail
+
+
+def test_keywords_the_function_lacks_are_not_passed_and_their_cases_skipped():
+    def no_stride_no_padding(grad_output, x, kernel_size):
+        return sol_maxb.max_pool_backward(grad_output, x, kernel_size)
+
+    result = ex.check_max_pool_backward(no_stride_no_padding)
+    assert result.passed is True, str(result)
+    skipped = [c.name for c in result.cases if c.status == "skipped"]
+    assert len(skipped) == 3 and all(("stride" in n) or ("padding" in n) for n in skipped)
+    assert "3 skipped" in str(result)
+
+
+def test_a_function_with_kwargs_receives_every_keyword():
+    result = ex.check_max_pool_backward(lambda g, x, k, **kw: pv.max_pool2d_backward(g, x, k, **kw))
+    assert result.passed and not any(c.status == "skipped" for c in result.cases)
+
+
+def test_returning_none_is_explained():
+    result = ex.check_max_pool_backward(lambda g, x, k: None)
+    assert not result.passed
+    assert "forget the `return`" in result.failed_cases[0].detail
+
+
+def test_wrong_shape_is_explained():
+    result = ex.check_max_pool_backward(lambda g, x, k: g)
+    assert "shape: expected (4, 4), got (2, 2)" in str(result)
+
+
+# ---------------------------------------------------------------- other checkers
+
+def test_wrong_forwards_are_diagnosed():
+    def zero_pad_forward(x, kernel_size, stride=None, padding=0):
+        return sol_maxf.max_pool_forward(np.pad(x, padding), kernel_size, stride, 0)
+
+    def ceil_forward(x, kernel_size, stride=None, padding=0):
+        s = kernel_size if stride is None else stride
+        n = [-(-(L - kernel_size) // s) + 1 for L in x.shape]
+        xp = np.pad(x, ((0, kernel_size), (0, kernel_size)), constant_values=-np.inf)
+        return np.array([[xp[i * s: i * s + kernel_size, j * s: j * s + kernel_size].max() for j in range(n[1])]
+                         for i in range(n[0])])
+
+    def transposed_forward(x, kernel_size, stride=None, padding=0):
+        return sol_maxf.max_pool_forward(x.T, kernel_size, stride, padding)[0]
+
+    assert "zero padding instead of -inf" in str(ex.check_max_pool_forward(zero_pad_forward))
+    assert "one window too many" in str(ex.check_max_pool_forward(ceil_forward))
+    assert "transposed index" in str(ex.check_max_pool_forward(transposed_forward))
+
+
+def test_wrong_avg_backwards_are_diagnosed():
+    def no_divide(g, x, kernel_size, stride=None, padding=0):
+        return sol_avg.avg_pool_backward(g, x, kernel_size, stride, padding) * kernel_size ** 2
+
+    def divide_by_k(g, x, kernel_size, stride=None, padding=0):
+        return sol_avg.avg_pool_backward(g, x, kernel_size, stride, padding) * kernel_size
+
+    def overwrite_avg(g, x, kernel_size, stride=None, padding=0):
+        return _avg_backward_variant(g, x, kernel_size, stride, padding, accumulate=False)
+
+    def real_count(g, x, kernel_size, stride=None, padding=0):
+        return _avg_backward_variant(g, x, kernel_size, stride, padding, divisor="real")
+
+    assert "not divided by the window size" in str(ex.check_avg_pool_backward(no_divide))
+    assert "instead of kernel_size**2" in str(ex.check_avg_pool_backward(divide_by_k))
+    assert "overwriting instead of accumulating" in str(ex.check_avg_pool_backward(overwrite_avg))
+    assert "count_include_pad" in str(ex.check_avg_pool_backward(real_count))
+
+
+@pytest.mark.parametrize("fn, cause", [
+    (lambda L, k, s, padding=0, dilation=1, ceil_mode=False: (L + 2 * padding - dilation * (k - 1) - 1) // s,
+     "the +1 is missing"),
+    (lambda L, k, s, padding=0, dilation=1, ceil_mode=False: (L + 2 * padding - k) // s + 1, "dilation ignored"),
+    (lambda L, k, s, padding=0, dilation=1, ceil_mode=False: (L + padding - dilation * (k - 1) - 1) // s + 1,
+     "padding counted once"),
+    (lambda L, k, s, padding=0, dilation=1, ceil_mode=False: -(-(L + 2 * padding - dilation * (k - 1) - 1) // s) + 1,
+     "rounded up instead of down"),
+    (lambda L, k, s, padding=0, dilation=1, ceil_mode=False:
+        (-(-(L + 2 * padding - dilation * (k - 1) - 1) // s) if ceil_mode else
+         (L + 2 * padding - dilation * (k - 1) - 1) // s) + 1, "ceil_mode without its rule"),
+])
+def test_wrong_output_sizes_are_diagnosed(fn, cause):
+    result = ex.check_output_size(fn)
+    assert not result.passed and cause in str(result), str(result)
+
+
+def test_wrong_max_derivatives_are_diagnosed():
+    assert "swapped" in str(ex.check_max_derivative(lambda a, b: (float(b > a), float(a >= b))))
+    assert "values, not derivatives" in str(ex.check_max_derivative(lambda a, b: (a, b)))
+    both = ex.check_max_derivative(lambda a, b: (float(a >= b), float(b >= a)))
+    assert not both.passed and "da + db must be 1" in str(both)
+    assert ex.check_max_derivative(lambda a, b: (0.5, 0.5) if a == b else (float(a > b), float(b > a))).passed
+
+
+def test_display_is_deterministic_text_and_html():
+    result = ex.check_max_pool_backward(overwrite)
+    assert str(result) == str(ex.check_max_pool_backward(overwrite))
+    assert "0x" not in repr(result) and "0x" not in result._repr_html_()
+    printed = []
+    result._repr_pretty_(type("P", (), {"text": lambda self, t: printed.append(t)})(), False)
+    assert printed == [str(result)]
+
+
+# ---------------------------------------------------------------- the lesson notebooks leave exercises unsolved
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def _code_cells(path):
+    import json
+
+    return [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("0*.ipynb")), ids=lambda p: p.name)
+def test_lesson_notebook_exercises_are_stored_unsolved(path):
+    text = path.read_text()
+    assert "## Summary" in text and "## Exercises" in text
+    cells = _code_cells(path)
+    assert "".join(cells[0]["source"]).startswith("%matplotlib inline")
+    for cell in cells:
+        source = "".join(cell["source"])
+        if "raise NotImplementedError" in source and "check_" in source:
+            shown = "".join("".join(o.get("data", {}).get("text/plain", "")) for o in cell["outputs"])
+            assert "not attempted yet" in shown, f"{path.name}: an exercise cell is stored solved or failing"
+            assert "NBVAL_CHECK_OUTPUT" in source
