@@ -7,6 +7,7 @@ A pooling op visits its ``kh * kw`` kernel offsets in row-major order. For offse
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -49,11 +50,11 @@ def code_dtype(geom: PoolGeometry):
 def window_tables(geom: PoolGeometry):
     """Per-geometry constants, cached (read-only arrays).
 
-    Returns ``(base, table, first_code, gather, padding_slot)``: ``base`` (H_out, W_out) flat index of each
+    Returns ``(base, table, first_code, gather, padding_slot, has_padding)``: ``base`` (H_out, W_out) flat index of each
     window's origin, ``table`` (kh*kw,) flat offset of each code, so that ``index = base + table[code]``;
     ``first_code`` (H_out, W_out) the code of each window's first non-padding element; ``gather``
     (H_out*W_out, kh*kw) flat index of every window element (``H*W`` for padding) and ``padding_slot``, its
-    padding mask, for the small-input path.
+    padding mask (and whether any window has padding), for the small-input path.
     """
     h, w = geom.h, geom.w
     H, W = geom.in_shape
@@ -68,7 +69,7 @@ def window_tables(geom: PoolGeometry):
     tables = (base, table, first_code.astype(code_dtype(geom)), gather, padding_slot)
     for t in tables:
         t.setflags(write=False)
-    return tables
+    return tables + (bool(padding_slot.any()),)
 
 
 def codes_to_indices(code: np.ndarray, geom: PoolGeometry) -> np.ndarray:
@@ -108,12 +109,12 @@ def _phases(geom: PoolGeometry):
 
 
 class PhasePlanes:
-    """Offset views of a padded array, served from contiguous stride-phase planes where that pays.
+    """Write targets for per-offset contributions, accumulated in contiguous stride-phase planes.
 
-    With stride ``s``, kernel offset ``j`` reads padded positions ``o*s + j*d``: the phase
+    With stride ``s``, kernel offset ``j`` touches padded positions ``o*s + j*d``: the phase
     ``(j*d) % s`` plane, shifted by ``(j*d) // s``. When several offsets share a phase (overlapping
-    windows), copying that phase once into a contiguous plane makes every later pass over it a
-    fast contiguous one; a phase used by a single offset is read through a strided view instead.
+    windows), accumulating in one contiguous plane makes each pass a fast contiguous one; a phase
+    used by a single offset is written through a strided view instead.
     """
 
     def __init__(self, xp: np.ndarray, geom: PoolGeometry):
@@ -131,12 +132,6 @@ class PhasePlanes:
             self.planes[(rh, rw)] = make_plane(self.xp[..., rh:: self.geom.h.stride, rw:: self.geom.w.stride])
         plane = self.planes[(rh, rw)]
         return plane[..., qh: qh + self.geom.h.out, qw: qw + self.geom.w.out]
-
-    def view(self, jh: int, jw: int) -> np.ndarray:
-        """Read-only use: element (jh, jw) of every window, shape (..., H_out, W_out)."""
-        if not self.shared(jh, jw):
-            return offset_view(self.xp, self.geom, jh, jw)
-        return self._plane_view(jh, jw, np.ascontiguousarray)
 
     def target(self, jh: int, jw: int) -> np.ndarray:
         """Write use: where offset (jh, jw)'s contribution goes; call :meth:`flush` when done."""
@@ -176,29 +171,17 @@ def scatter_offsets(values_for_offset, geom: PoolGeometry, lead_shape, dtype) ->
     return crop_padding(planes.flush(), geom)
 
 
-def route_codes(g: np.ndarray, codes: np.ndarray, geom: PoolGeometry) -> np.ndarray:
-    """Send each output's gradient ``g`` (..., H_out, W_out) to the window element named by its code.
+def route_indices(g: np.ndarray, indices: np.ndarray, in_shape) -> np.ndarray:
+    """Add each output's gradient ``g`` (..., H_out, W_out) at its flat ``indices`` (``row * W + col``).
 
-    Returns the (..., H, W) input gradient; overlapping windows add up, everything else is 0.
-    One ``np.add.at`` over the flat indices in output order: unbuffered, so repeated indices
-    accumulate, and in the order PyTorch's CPU kernel adds them, so float32 sums match bit for bit.
-    (A buffered ``dx.flat[idx] += g`` would keep only one of the repeated contributions.)
+    One ``np.add.at`` over the indices in output order: unbuffered, so repeated indices accumulate,
+    and in the order PyTorch's CPU kernel adds them, so float32 sums match bit for bit. (A buffered
+    ``dx.flat[idx] += g`` would keep only one of the repeated contributions.) This measured faster
+    than one masked pass per kernel offset, even without overlaps.
     """
-    large = g.size > 4096  # below this, one np.add.at costs less than a pass per offset
-    if large and geom.h.stride >= geom.h.span and geom.w.stride >= geom.w.span and np.isfinite(g).all():
-        # no two windows share an input: write each offset's share straight into its strided slots
-        chosen = np.empty(codes.shape, dtype=bool)
-        kw = geom.w.kernel
-
-        def contribution(jh, jw):
-            np.equal(codes, jh * kw + jw, out=chosen)
-            return g * chosen  # g finite, so non-winners get exactly +0.0
-
-        return scatter_offsets(contribution, geom, g.shape[:-2], g.dtype)
-    H, W = geom.in_shape
-    planes = int(np.prod(g.shape[:-2], dtype=np.int64))
-    flat = codes_to_indices(codes, geom).reshape(planes, -1)
-    flat += (np.arange(planes, dtype=np.int64) * (H * W))[:, None]
+    H, W = in_shape
+    planes = math.prod(g.shape[:-2])
+    flat = indices.reshape(planes, -1) + (np.arange(planes, dtype=np.int64) * (H * W))[:, None]
     dx = np.zeros(g.shape[:-2] + (H, W), dtype=g.dtype)
     np.add.at(dx.reshape(-1), flat.reshape(-1), g.reshape(-1))
     return dx

@@ -19,9 +19,11 @@ Shapes: ``x`` is ``(..., H, W)`` with any leading dimensions; the output is
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ._windows import PhasePlanes, code_dtype, codes_to_indices, offset_view, pad_to_windows, route_codes, window_tables
+from ._windows import codes_to_indices, offset_view, pad_to_windows, route_indices, window_tables
 from .geometry import PoolGeometry, _as_ints, check_array, check_grad_output, pool_geometry
 
 __all__ = [
@@ -37,19 +39,19 @@ def _lowest(dtype) -> float | int:
     return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
 
 
-def max_pool_codes(x: np.ndarray, geom: PoolGeometry) -> tuple[np.ndarray, np.ndarray]:
-    """Window maxima and the offset code ``jh * kw + jw`` of the winning element.
+def max_pool_switches(x: np.ndarray, geom: PoolGeometry) -> tuple[np.ndarray, np.ndarray]:
+    """Window maxima and the flat index (``row * W + col``, int64) of each window's first maximum.
 
-    One vectorised pass per kernel offset, in row-major order, keeping the first maximum
-    with a strict ``>``. The code starts at each window's first non-padding element, which
-    is what wins when every real element equals the padding value (-inf).
+    Ties go to the first maximum in row-major window order (a strict ``>``); a window whose real
+    elements all equal the padding value (-inf) points at its first non-padding element; a NaN
+    wins, the last one in window order, as in PyTorch's CPU kernel.
 
-    Returns ``(values, codes)``, both of shape (..., H_out, W_out).
+    Returns ``(values, indices)``, both of shape (..., H_out, W_out).
     """
     lowest = _lowest(x.dtype)
-    _, _, first_code, gather, padding_slot = window_tables(geom)
+    _, _, first_code, gather, padding_slot, has_padding = window_tables(geom)
     if x.size * gather.shape[1] <= _SMALL:
-        result = _max_pool_codes_small(x, geom, lowest, first_code, gather, padding_slot)
+        result = _max_pool_small(x, geom, lowest, gather, padding_slot, has_padding)
         if result is not None:
             return result
     xp = pad_to_windows(x, geom, lowest)
@@ -57,80 +59,93 @@ def max_pool_codes(x: np.ndarray, geom: PoolGeometry) -> tuple[np.ndarray, np.nd
     if x.dtype.kind == "f":
         nan_windows = np.isnan(best)
         if nan_windows.any():
-            # PyTorch's kernel also takes a NaN as the new maximum: the last NaN in window order wins.
             for c, (jh, jw) in enumerate(geom.offsets()):
                 hit = nan_windows & np.isnan(offset_view(xp, geom, jh, jw))
                 codes[hit] = c
-    return best, codes
+    return best, codes_to_indices(codes, geom)
 
 
-def _first_max_update(v, best, position, j, better, step):
-    """One step of a running first-strict-maximum: where ``v > best``, take ``v`` and position ``j``.
+def _first_max(views, first, code_type, carried=None):
+    """Running first strict maximum over equally shaped ``views``.
 
-    Positions only grow along the sequence, so "set to j where better" is ``maximum(position,
-    better * j)``: cheap uint8 arithmetic instead of a masked store (``np.copyto(..., where=...)``
-    is ~30x slower). ``np.maximum(v, best)`` keeps the earlier value on a tie (0.0 vs -0.0).
+    Returns ``(best, position, chosen)``: the maximum, the index ``j`` of the first view holding it
+    (``first``, broadcastable, where nothing beats the first view: the first non-padding element),
+    and ``carried[position]`` if ``carried`` (a list like ``views``) is given. Positions only grow
+    along the sequence, so "set to j where better" is ``maximum(position, better * j)``, and "take the
+    carried value where better" is ``c ^ ((c ^ r) * better)``: cheap uint8 arithmetic instead of masked
+    stores, which are ~30x slower here. ``np.maximum(v, best)`` keeps the earlier value on a tie
+    (0.0 against -0.0), so ``best`` is always the element at ``position``.
     """
-    np.greater(v, best, out=better)
-    np.multiply(better.view(np.uint8), position.dtype.type(j), out=step)
-    np.maximum(position, step, out=position)
-    np.maximum(v, best, out=best)
+    best, position = views[0], None
+    first = np.asarray(first, dtype=code_type)
+    chosen = carried[0] if carried is not None else None
+    for j in range(1, len(views)):
+        v = views[j]
+        better = np.greater(v, best).view(np.uint8)
+        best = np.maximum(v, best, out=None if j == 1 else best)  # j == 1: a new array, views[0] untouched
+        step = better * code_type(j) if j > 1 else better.astype(code_type, copy=False)
+        if position is None:
+            position = np.maximum(step, first) if first.any() else step  # no padding in front: skip a pass
+        else:
+            np.maximum(position, step, out=position)
+        if carried is not None:
+            flip = np.bitwise_xor(chosen, carried[j])
+            flip *= better
+            chosen = np.bitwise_xor(chosen, flip, out=None if j == 1 else chosen)
+    if position is None:
+        position = np.broadcast_to(first, best.shape)
+    return best, position, chosen
 
 
 def _separable_max(xp, geom, first_code):
-    """Window maxima and codes in two stages: along each row (strided), then across rows (contiguous).
+    """Window maxima and codes in two stages: along each row, then across rows.
 
     Row-major "first maximum" is lexicographic in (jh, jw): the first row holding the window's
     maximum, and the first column of that row. Stage 1 finds each row segment's first maximum
     (column code ``cw``); stage 2 the first row whose segment maximum beats all rows before it,
-    carrying that row's ``cw`` along. About twice as fast as one pass per kernel offset.
-    Each stage starts from its first element: padding there (-inf) loses to any later real value,
-    and the initial position (the first non-padding element) wins when nothing beats it.
+    carrying that row's ``cw`` along.
+
+    Speed: numpy's ufuncs are several times slower on strided than on contiguous data, so the
+    padded input is first split into its stride-phase planes ``xp[..., rh::sh, rw::sw]`` (one
+    strided copy each; none for stride 1), and every later pass reads contiguous rows of a plane.
+    Kernel row ``jh`` reads plane row-phase ``(jh*dh) % sh`` shifted by ``(jh*dh) // sh``; stage 1
+    runs once per row-phase, over all of that phase's rows, so overlapping windows share it.
     """
     h, w = geom.h, geom.w
     code_type = first_code.dtype.type
-    row_span, col_span = w.stride * (w.out - 1) + 1, h.stride * (h.out - 1) + 1
-
-    def column(jw):
-        return xp[..., jw * w.dilation: jw * w.dilation + row_span: w.stride]
-
-    row_max = column(0).copy()
-    cw = np.empty(row_max.shape, dtype=code_type)
-    cw[...] = w.inside().argmax(axis=1)
-    better, step = np.empty(row_max.shape, dtype=bool), np.empty(row_max.shape, dtype=code_type)
-    for jw in range(1, w.kernel):
-        _first_max_update(column(jw), row_max, cw, jw, better, step)
-
-    def row(a, jh):
-        return a[..., jh * h.dilation: jh * h.dilation + col_span: h.stride, :]
-
-    best, chosen_cw = row(row_max, 0).copy(), row(cw, 0).copy()
-    position = np.empty(best.shape, dtype=code_type)
-    position[...] = h.inside().argmax(axis=1)[:, None]
-    better, step, flip = (np.empty(best.shape, dtype=t) for t in (bool, code_type, code_type))
-    for jh in range(1, h.kernel):
-        _first_max_update(row(row_max, jh), best, position, jh, better, step)
-        # chosen_cw = where(better, cw of this row, chosen_cw), as arithmetic: c ^ ((c ^ r) * better)
-        np.bitwise_xor(chosen_cw, row(cw, jh), out=flip)
-        np.multiply(flip, better.view(np.uint8), out=flip)
-        np.bitwise_xor(chosen_cw, flip, out=chosen_cw)
-    position *= code_type(w.kernel)
-    position += chosen_cw
-    return best, position
+    rh, qh = [divmod(j * h.dilation, h.stride)[1] for j in range(h.kernel)], [j * h.dilation // h.stride for j in range(h.kernel)]
+    rw, qw = [divmod(j * w.dilation, w.stride)[1] for j in range(w.kernel)], [j * w.dilation // w.stride for j in range(w.kernel)]
+    planes = {}
+    for r in sorted(set(rh)):
+        for c in sorted(set(rw)):
+            plane = xp[..., r:: h.stride, c:: w.stride]
+            planes[r, c] = plane if h.stride == w.stride == 1 else np.ascontiguousarray(plane)
+    first_w = w.inside().argmax(axis=1)
+    row_max, cw = {}, {}
+    for r in sorted(set(rh)):
+        columns = [planes[r, rw[j]][..., :, qw[j]: qw[j] + w.out] for j in range(w.kernel)]
+        row_max[r], cw[r], _ = _first_max(columns, first_w, code_type)
+    rows = [row_max[rh[j]][..., qh[j]: qh[j] + h.out, :] for j in range(h.kernel)]
+    cw_rows = [cw[rh[j]][..., qh[j]: qh[j] + h.out, :] for j in range(h.kernel)]
+    best, jh, jw = _first_max(rows, h.inside().argmax(axis=1)[:, None], code_type, cw_rows)
+    if np.may_share_memory(best, xp):  # a 1x1 kernel with stride 1: the "maximum" is a view of the input
+        best = best.copy()
+    codes = jh * code_type(w.kernel)
+    codes += jw
+    return best, codes
 
 
 _SMALL = 1 << 15  # window elements below which one gather + argmax beats per-offset passes
 
 
-def _max_pool_codes_small(x, geom, lowest, first_code, gather, padding_slot):
-    """:func:`max_pool_codes` for small inputs: gather every window, then ``argmax`` (which keeps the first maximum).
+def _max_pool_small(x, geom, lowest, gather, padding_slot, has_padding):
+    """:func:`max_pool_switches` for small inputs: gather every window, then ``argmax`` (the first maximum).
 
     Returns None when a window holds NaN (argmax picks the first NaN; PyTorch's rule is the last).
     """
     H, W = geom.in_shape
     planes = x.reshape(-1, H * W)
-    has_padding = gather.shape[0] and padding_slot.any()
-    if has_padding:  # padding slots point one past the plane: append the -inf (or lowest integer) there
+    if has_padding:  # padding slots point one past the plane: put the -inf (or lowest integer) there
         padded = np.empty((planes.shape[0], H * W + 1), dtype=x.dtype)
         padded[:, :-1] = planes
         padded[:, -1] = lowest
@@ -138,14 +153,18 @@ def _max_pool_codes_small(x, geom, lowest, first_code, gather, padding_slot):
         padded = planes
     windows = padded[:, gather]  # (planes, H_out*W_out, kh*kw)
     codes = windows.argmax(axis=-1)
-    values = windows.reshape(-1, windows.shape[-1])[np.arange(codes.size), codes.reshape(-1)].reshape(codes.shape)
+    window = np.arange(gather.shape[0])
+    values = windows.reshape(-1, gather.shape[1])[np.arange(codes.size), codes.reshape(-1)]
     if x.dtype.kind == "f" and np.isnan(values).any():
         return None
+    indices = gather[window, codes]
     if has_padding:  # a window whose real elements all equal -inf may have "chosen" padding
-        chose_padding = np.take_along_axis(padding_slot[None], codes[..., None], axis=-1)[..., 0]
-        codes = np.where(chose_padding, first_code.reshape(1, -1), codes)
+        chose_padding = padding_slot[window, codes]
+        if chose_padding.any():
+            first_real = gather[window, (~padding_slot).argmax(axis=1)]
+            indices = np.where(chose_padding, first_real, indices)
     out_shape = x.shape[:-2] + geom.out_shape
-    return values.reshape(out_shape), codes.astype(first_code.dtype).reshape(out_shape)
+    return values.reshape(out_shape), indices.astype(np.int64, copy=False).reshape(out_shape)
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -175,9 +194,9 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     """
     x = check_array(x)
     geom = pool_geometry(x.shape[-2:], kernel_size, stride, padding, dilation, ceil_mode)
-    y, codes = max_pool_codes(x, geom)
+    y, indices = max_pool_switches(x, geom)
     if return_indices:
-        return y, codes_to_indices(codes, geom)
+        return y, indices
     return y
 
 
@@ -185,7 +204,8 @@ def _grad_dtype(g: np.ndarray):
     return g.dtype if g.dtype.kind == "f" else np.dtype(np.float64)
 
 
-def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, *,
+                        indices=None):
     """Gradient of :func:`max_pool2d` with respect to ``x``.
 
     Parameters
@@ -193,9 +213,12 @@ def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dil
     grad_output : array_like of shape (..., H_out, W_out)
         Upstream gradient dL/dy, the forward output's shape.
     x : array_like of shape (..., H, W)
-        The forward input (the winners are recomputed from it).
+        The forward input: the winners ("switches") are recomputed from it unless ``indices`` is given.
     kernel_size, stride, padding, dilation, ceil_mode
         As in :func:`max_pool2d`.
+    indices : array_like of int, shape (..., H_out, W_out), optional
+        The switches saved by the forward, ``max_pool2d(..., return_indices=True)``, as PyTorch's
+        backward reuses them; this skips recomputing the forward. Checked for shape and range only.
 
     Returns
     -------
@@ -208,8 +231,25 @@ def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dil
     geom = pool_geometry(x.shape[-2:], kernel_size, stride, padding, dilation, ceil_mode)
     g = check_grad_output(grad_output, x.shape[:-2] + geom.out_shape, "max_pool2d")
     g = g.astype(_grad_dtype(g), copy=False)
-    _, codes = max_pool_codes(x, geom)
-    return route_codes(g, codes, geom)
+    if indices is not None:
+        return route_indices(g, _checked_indices(indices, g.shape, geom.in_shape), geom.in_shape)
+    return route_indices(g, max_pool_switches(x, geom)[1], geom.in_shape)
+
+
+def _checked_indices(indices, shape, in_shape) -> np.ndarray:
+    idx = np.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"indices must be an integer array, from max_pool(..., return_indices=True); got dtype {idx.dtype}.")
+    if idx.shape != shape:
+        raise ValueError(f"indices has shape {idx.shape}, but the forward output (and grad_output) has shape {shape}; "
+                         f"pass the indices returned by the same forward call.")
+    size = math.prod(in_shape)
+    as_unsigned = idx.view(np.uint64) if idx.dtype == np.int64 else idx.astype(np.int64).view(np.uint64)
+    if idx.size and as_unsigned.max() >= size:  # one pass: a negative index is huge when read unsigned
+        raise ValueError(f"indices must lie in 0..{size - 1} (flat positions in a plane of shape {tuple(in_shape)}), "
+                         f"found {int(idx.min()) if idx.min() < 0 else int(idx.max())}; pass the indices returned by "
+                         f"the forward call on this x.")
+    return idx.astype(np.int64, copy=False)
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -220,20 +260,27 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     """
     x = check_array(x, min_ndim=1)
     geom = pool_geometry(x.shape[-1:], kernel_size, stride, padding, dilation, ceil_mode, dims=1)
-    y, codes = max_pool_codes(x[..., None, :], geom)
+    y, indices = max_pool_switches(x[..., None, :], geom)
     if return_indices:
-        return y[..., 0, :], codes_to_indices(codes, geom)[..., 0, :]
+        return y[..., 0, :], indices[..., 0, :]
     return y[..., 0, :]
 
 
-def max_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """Gradient of :func:`max_pool1d`: ``grad_output`` (..., L_out) -> ``grad_x`` (..., L)."""
+def max_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, *,
+                        indices=None):
+    """Gradient of :func:`max_pool1d`: ``grad_output`` (..., L_out) -> ``grad_x`` (..., L).
+
+    ``indices`` (..., L_out), from ``max_pool1d(..., return_indices=True)``, skips recomputing the winners.
+    """
     x = check_array(x, min_ndim=1)
     geom = pool_geometry(x.shape[-1:], kernel_size, stride, padding, dilation, ceil_mode, dims=1)
     g = check_grad_output(grad_output, x.shape[:-1] + geom.out_shape[1:], "max_pool1d")
     g = g.astype(_grad_dtype(g), copy=False)
-    _, codes = max_pool_codes(x[..., None, :], geom)
-    return route_codes(g[..., None, :], codes, geom)[..., 0, :]
+    if indices is not None:
+        idx = _checked_indices(indices, g.shape, geom.in_shape)
+        return route_indices(g[..., None, :], idx[..., None, :], geom.in_shape)[..., 0, :]
+    indices = max_pool_switches(x[..., None, :], geom)[1]
+    return route_indices(g[..., None, :], indices, geom.in_shape)[..., 0, :]
 
 
 def max_unpool2d(y, indices, kernel_size, stride=None, padding=0, output_size=None):

@@ -19,7 +19,7 @@ import numbers
 
 import numpy as np
 
-from ._windows import code_dtype, codes_to_indices, indices_to_codes, offset_view, route_codes, scatter_offsets
+from ._windows import code_dtype, codes_to_indices, indices_to_codes, offset_view, route_indices, scatter_offsets
 from .geometry import check_array, check_grad_output, pool_geometry
 
 __all__ = [
@@ -240,4 +240,5 @@ def stochastic_pool2d_backward(grad_output, x, indices, kernel_size, stride=None
     g = check_grad_output(grad_output, x.shape[:-2] + geom.out_shape, "stochastic_pool2d")
     if g.dtype.kind != "f":
         g = g.astype(np.float64)
-    return route_codes(g, indices_to_codes(indices, geom, x.shape[:-2]), geom)
+    indices_to_codes(indices, geom, x.shape[:-2])  # checks that each index lies in its own window
+    return route_indices(g, np.asarray(indices, dtype=np.int64), geom.in_shape)

@@ -172,6 +172,7 @@ def test_vectorised_max_pool_equals_the_loop_reference(path, config):
             y, idx = pv.max_pool2d(x, return_indices=True, **kwargs)
             g = np.random.default_rng(seed + 1).standard_normal(y.shape).astype(np.float32)
             dx = pv.max_pool2d_backward(g, x, **kwargs)
+            dx_from_indices = pv.max_pool2d_backward(g, x, indices=idx, **kwargs)
     except ValueError as err:
         # only geometry can be refused: an empty output, or a window lying wholly in padding
         assert "does not fit" in str(err) or "holds only padding" in str(err)
@@ -180,6 +181,7 @@ def test_vectorised_max_pool_equals_the_loop_reference(path, config):
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_array_equal(idx, idx_ref)
     np.testing.assert_array_equal(dx, max_pool2d_backward_loop(g, x, **kwargs))
+    np.testing.assert_array_equal(dx_from_indices, dx)
     np.testing.assert_array_equal(np.signbit(dx), np.signbit(max_pool2d_backward_loop(g, x, **kwargs)))
 
 
@@ -197,3 +199,20 @@ def test_max_pool_gradient_sums_to_the_upstream_gradient(config):
     assert dx.sum() == g.sum()  # every window routes all of its gradient, exactly once
     # at most one input per window receives gradient
     assert np.count_nonzero(dx) <= y.size
+
+
+def test_backward_reuses_the_forward_switches_when_given():
+    x = np.array([[1.0, 2, 3], [4, 9, 5], [6, 7, 8]])
+    y, idx = pv.max_pool2d(x, 2, stride=1, return_indices=True)
+    g = np.array([[1.0, 10], [100, 1000]])
+    np.testing.assert_array_equal(pv.max_pool2d_backward(g, x, 2, stride=1, indices=idx),
+                                  pv.max_pool2d_backward(g, x, 2, stride=1))
+    y1, idx1 = pv.max_pool1d(x, 2, stride=1, return_indices=True)
+    np.testing.assert_array_equal(pv.max_pool1d_backward(np.ones((3, 2)), x, 2, stride=1, indices=idx1),
+                                  pv.max_pool1d_backward(np.ones((3, 2)), x, 2, stride=1))
+    with pytest.raises(ValueError, match="indices has shape"):
+        pv.max_pool2d_backward(g, x, 2, stride=1, indices=idx[:1])
+    with pytest.raises(ValueError, match="must lie in 0..8"):
+        pv.max_pool2d_backward(g, x, 2, stride=1, indices=idx + 5)
+    with pytest.raises(TypeError, match="integer array"):
+        pv.max_pool2d_backward(g, x, 2, stride=1, indices=idx.astype(float))
