@@ -39,14 +39,15 @@ def _lowest(dtype) -> float | int:
     return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
 
 
-def max_pool_switches(x: np.ndarray, geom: PoolGeometry) -> tuple[np.ndarray, np.ndarray]:
+def max_pool_switches(x: np.ndarray, geom: PoolGeometry, indices: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Window maxima and the flat index (``row * W + col``, int64) of each window's first maximum.
 
     Ties go to the first maximum in row-major window order (a strict ``>``); a window whose real
     elements all equal the padding value (-inf) points at its first non-padding element; a NaN
     wins, the last one in window order, as in PyTorch's CPU kernel.
 
-    Returns ``(values, indices)``, both of shape (..., H_out, W_out).
+    Returns ``(values, indices)``, both of shape (..., H_out, W_out); ``indices`` is None when not
+    asked for and not free (the fast path for large inputs computes them separately).
     """
     lowest = _lowest(x.dtype)
     _, _, first_code, gather, padding_slot, has_padding = window_tables(geom)
@@ -62,7 +63,7 @@ def max_pool_switches(x: np.ndarray, geom: PoolGeometry) -> tuple[np.ndarray, np
             for c, (jh, jw) in enumerate(geom.offsets()):
                 hit = nan_windows & np.isnan(offset_view(xp, geom, jh, jw))
                 codes[hit] = c
-    return best, codes_to_indices(codes, geom)
+    return best, codes_to_indices(codes, geom) if indices else None
 
 
 def _first_max(views, first, code_type, carried=None):
@@ -113,8 +114,8 @@ def _separable_max(xp, geom, first_code):
     """
     h, w = geom.h, geom.w
     code_type = first_code.dtype.type
-    rh, qh = [divmod(j * h.dilation, h.stride)[1] for j in range(h.kernel)], [j * h.dilation // h.stride for j in range(h.kernel)]
-    rw, qw = [divmod(j * w.dilation, w.stride)[1] for j in range(w.kernel)], [j * w.dilation // w.stride for j in range(w.kernel)]
+    qh, rh = zip(*(divmod(j * h.dilation, h.stride) for j in range(h.kernel)))  # shift, phase of kernel row j
+    qw, rw = zip(*(divmod(j * w.dilation, w.stride) for j in range(w.kernel)))
     planes = {}
     for r in sorted(set(rh)):
         for c in sorted(set(rw)):
@@ -194,7 +195,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     """
     x = check_array(x)
     geom = pool_geometry(x.shape[-2:], kernel_size, stride, padding, dilation, ceil_mode)
-    y, indices = max_pool_switches(x, geom)
+    y, indices = max_pool_switches(x, geom, indices=return_indices)
     if return_indices:
         return y, indices
     return y
@@ -260,7 +261,7 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     """
     x = check_array(x, min_ndim=1)
     geom = pool_geometry(x.shape[-1:], kernel_size, stride, padding, dilation, ceil_mode, dims=1)
-    y, indices = max_pool_switches(x[..., None, :], geom)
+    y, indices = max_pool_switches(x[..., None, :], geom, indices=return_indices)
     if return_indices:
         return y[..., 0, :], indices[..., 0, :]
     return y[..., 0, :]
