@@ -181,7 +181,7 @@ def route_indices(g: np.ndarray, indices: np.ndarray, in_shape) -> np.ndarray:
     """
     H, W = in_shape
     planes = math.prod(g.shape[:-2])
-    flat = indices.reshape(planes, -1) + (np.arange(planes, dtype=np.int64) * (H * W))[:, None]
+    flat = indices.reshape(planes, math.prod(g.shape[-2:])) + (np.arange(planes, dtype=np.int64) * (H * W))[:, None]
     dx = np.zeros(g.shape[:-2] + (H, W), dtype=g.dtype)
     np.add.at(dx.reshape(-1), flat.reshape(-1), g.reshape(-1))
     return dx

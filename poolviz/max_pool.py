@@ -341,5 +341,6 @@ def max_unpool2d(y, indices, kernel_size, stride=None, padding=0, output_size=No
     lead = y.shape[:-2]
     out = np.zeros(lead + (H * W,), dtype=y.dtype)
     planes = out.reshape(-1, H * W)
-    np.put_along_axis(planes, idx.reshape(planes.shape[0], -1).astype(np.int64), y.reshape(planes.shape[0], -1), axis=1)
+    n_out = math.prod(y.shape[-2:])
+    np.put_along_axis(planes, idx.reshape(planes.shape[0], n_out).astype(np.int64), y.reshape(planes.shape[0], n_out), axis=1)
     return out.reshape(lead + (H, W))

@@ -29,6 +29,7 @@ __all__ = [
     "route_counts",
     "run_pool",
     "sparsity",
+    "tie_policy_contributions",
     "tie_policy_gradients",
 ]
 
@@ -297,3 +298,53 @@ def tie_policy_gradients(x, kernel_size, stride=None, policy="first", grad_outpu
                 for rc in tied:
                     dx[rc] += g[oh, ow]
     return dx
+
+
+def tie_policy_contributions(x, kernel_size, stride=None, policy="first", grad_output=None, padding=0, dilation=1,
+                             ceil_mode=False) -> np.ndarray:
+    """What each output cell's gradient adds to ``dx`` under a tie policy: :func:`tie_policy_gradients`, one
+    window at a time, vectorised (the explorer's player and markers need every window's share).
+
+    Parameters
+    ----------
+    x, kernel_size, stride, policy, padding, dilation, ceil_mode
+        As in :func:`tie_policy_gradients`.
+    grad_output : array_like of shape (H_out, W_out), optional
+        Defaults to all ones (then row ``k`` says which inputs window ``k`` reaches, and with what share).
+
+    Returns
+    -------
+    ndarray of shape (H_out * W_out, H, W)
+        Row ``k`` (output cell ``divmod(k, W_out)``, row-major) holds ``grad_output[k]`` at the first
+        maximum (``"first"``), ``grad_output[k] / t`` at each of the ``t`` tied maxima (``"split"``), or
+        ``grad_output[k]`` at each of them (``"all"``). The rows sum to :func:`tie_policy_gradients`
+        (up to float rounding).
+    """
+    if policy not in TIE_POLICIES:
+        raise ValueError(f"policy must be one of {', '.join(map(repr, TIE_POLICIES))}, got {policy!r}.")
+    x = check_array(x)
+    if x.ndim != 2:
+        raise ValueError(f"tie_policy_contributions needs a single 2-d input of shape (H, W), got shape {x.shape}.")
+    geom = pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    H, W = x.shape
+    Ho, Wo = geom.out_shape
+    g = np.ones(geom.out_shape) if grad_output is None else np.asarray(grad_output, dtype=np.float64)
+    if g.shape != geom.out_shape:
+        raise ValueError(f"grad_output has shape {g.shape}, but max pooling's output has shape {geom.out_shape}.")
+    # window members as (H_out, W_out, kh, kw) row and column indices; padding is never a maximum
+    r = geom.h.coords()[:, None, :, None]
+    c = geom.w.coords()[None, :, None, :]
+    inside = (r >= 0) & (r < H) & (c >= 0) & (c < W)
+    r, c = np.broadcast_arrays(r, c)
+    vals = np.where(inside, x[np.clip(r, 0, H - 1), np.clip(c, 0, W - 1)], -np.inf)
+    tied = inside & (vals == vals.max(axis=(2, 3), keepdims=True))
+    if policy == "first":  # argmax of a boolean is its first True: row-major window order, as in the loop
+        flat = tied.reshape(Ho, Wo, -1)
+        first = np.zeros_like(flat)
+        np.put_along_axis(first, flat.argmax(axis=-1)[..., None], True, axis=-1)
+        tied = first.reshape(tied.shape)
+    share = g / tied.sum(axis=(2, 3)) if policy == "split" else g
+    oh, ow, i, j = np.nonzero(tied)
+    out = np.zeros((Ho, Wo, H, W))
+    out[oh, ow, r[oh, ow, i, j], c[oh, ow, i, j]] = share[oh, ow]  # members of one window are distinct inputs
+    return out.reshape(Ho * Wo, H, W)

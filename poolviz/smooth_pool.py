@@ -216,9 +216,10 @@ def stochastic_pool2d(x, kernel_size, stride=None, rng=None):
         last_positive[v > 0] = c
     rounded = ~chosen & (total > 0)  # target rounded up to the total: the last positive element is the one
     codes[rounded] = last_positive[rounded]
-    values = np.take_along_axis(x.reshape(x.shape[:-2] + (-1,)),
-                                codes_to_indices(codes, geom).reshape(x.shape[:-2] + (-1,)), axis=-1)
-    return values.reshape(total.shape), codes_to_indices(codes, geom)
+    indices = codes_to_indices(codes, geom)
+    values = np.take_along_axis(x.reshape(x.shape[:-2] + (x.shape[-2] * x.shape[-1],)),
+                                indices.reshape(x.shape[:-2] + (indices.shape[-2] * indices.shape[-1],)), axis=-1)
+    return values.reshape(total.shape), indices
 
 
 def stochastic_pool2d_backward(grad_output, x, indices, kernel_size, stride=None):

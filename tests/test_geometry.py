@@ -98,3 +98,15 @@ def test_any_arguments_give_a_result_or_a_clear_error(op, h, w, k, s, p, d, ceil
     except (ValueError, TypeError) as err:
         message = str(err)
         assert len(message) > 30 and ("must" in message or "does not fit" in message or "padding" in message), message
+
+
+def test_an_empty_batch_gives_empty_results():
+    x, g = np.zeros((0, 4, 4)), np.zeros((0, 2, 2))
+    y, idx = pv.max_pool2d(x, 2, return_indices=True)
+    assert y.shape == idx.shape == (0, 2, 2)
+    for dx in (pv.max_pool2d_backward(g, x, 2), pv.max_pool2d_backward(g, x, 2, indices=idx),
+               pv.avg_pool2d_backward(g, x, 2), pv.lp_pool2d_backward(g, x, 2, 2),
+               pv.logsumexp_pool2d_backward(g, x, 2), pv.soft_pool2d_backward(g, x, 2),
+               pv.max_unpool2d(y, idx, 2), pv.stochastic_pool2d_backward(g, x, idx, 2)):
+        assert dx.shape == (0, 4, 4)
+    assert pv.stochastic_pool2d(x, 2, rng=0)[0].shape == (0, 2, 2)
