@@ -44,12 +44,17 @@ def bench_latency(n: int, repeat: int):
         ("kernel_size 2<->3", ex.kernel_size, [3, 2]),
         ("selected output cell", ex.row, [1, 2, 0]),
         ("player step", ex.step, [1, 5, 20, ex.step.max]),
+        ("tie rule (first/split/all)", ex.tie_policy, ["split", "all", "first"]),
     ]
     rows = []
     for name, control, values in cases:
         ex.step.value = ex.step.max
         t = _latencies(ex, control, values, repeat)
         rows.append((name, statistics.median(t) * 1e3, np.percentile(t, 90) * 1e3, len(t)))
+    ex.tie_policy.value = "split"  # the player under another tie rule: routes from routing, not the op
+    t = _latencies(ex, ex.step, [1, 5, 20, ex.step.max], repeat)
+    rows.append(("player step, ties split", statistics.median(t) * 1e3, np.percentile(t, 90) * 1e3, len(t)))
+    ex.tie_policy.value = "first"
     ex.op.value = "lse"
     t = _latencies(ex, ex.beta, [0.5, 2.0, 8.0], repeat)
     rows.append(("beta (LSE)", statistics.median(t) * 1e3, np.percentile(t, 90) * 1e3, len(t)))

@@ -11,6 +11,10 @@ once per distinct label with matplotlib's own FreeType font) and drawn by a smal
 positions (no resampling); outlines and markers are ordinary artists on a transparent overlay ``Axes``,
 updated in place with ``set_data``. An update of an 8x8 explorer takes about 15-25 ms here.
 
+Ties: for max pooling, the ``tie_policy`` control compares the first maximum (the op itself, PyTorch's rule)
+with splitting the gradient among tied maxima and with giving each of them all of it; the last is shown as
+wrong, with its gradient sum against the upstream sum.
+
 Kernel-free: :func:`static_explorer` pre-renders frames into a ``Stack`` linked to a slider (and a
 ``Play``) with ``jslink``, so the slider works on a static HTML page with no Python running.
 
@@ -19,6 +23,7 @@ order), ``magma_r`` for non-negative gradients (white = no gradient), ``PuOr`` f
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 from functools import lru_cache
 
@@ -37,7 +42,8 @@ from PIL import Image as PILImage
 from .data import example_input
 from .geometry import pool_geometry
 from .plots import GRAD_CMAP, INPUT_CMAP, OKABE_ITO, SELECT_COLOR, SIGNED_CMAP, format_value
-from .routing import OP_LABELS, contributions, op_name, op_options, run_pool, sparsity
+from .routing import (OP_LABELS, TIE_POLICIES, contributions, op_name, op_options, run_pool, sparsity,
+                      tie_policy_contributions)
 
 __all__ = ["PoolExplorer", "explore", "parse_matrix", "static_explorer"]
 
@@ -46,6 +52,11 @@ _OPS = [("max", "max"), ("average", "avg"), ("LogSumExp", "lse"), ("Lp", "lp"), 
 _INPUTS = [("random (continuous)", "random"), ("integers, many ties", "ties"), ("post-ReLU, many zeros", "relu"),
            ("image patch", "image"), ("my own (type below)", "custom")]
 _GRADS = [("all ones", "ones"), ("random", "random"), ("one-hot on the selected output", "onehot")]
+# max pooling's rule for a tied maximum; "first" is the op itself (PyTorch), the others come from routing
+_TIES = [("first maximum (PyTorch)", "first"), ("split equally among ties", "split"),
+         ("all ties get it all (wrong)", "all")]
+_DX_TITLES = {"first": "dx: what each input receives", "split": "dx, ties split equally",
+              "all": "dx, every tie gets it all"}
 _PAD_RGB = np.array([217, 217, 217], dtype=np.uint8)  # padding cells: light grey, no number
 _OUTSIDE_RGB = np.array([245, 245, 245], dtype=np.uint8)  # beyond the padding (ceil_mode's partial windows)
 _MAX_CELLS = 32
@@ -283,23 +294,42 @@ def _rect_lines(r0, c0, h, w):
 
 _DEFAULTS = dict(op="max", kernel_size=2, stride=0, padding=0, dilation=1, ceil_mode=False, beta=1.0,
                  norm_type=2.0, count_include_pad=True, input_kind="random", size=6, matrix="", grad_kind="ones",
-                 row=0, col=0, sample=0, seed=0)
+                 row=0, col=0, tie_policy="first", sample=0, seed=0)
 
 
 def _params(x=None, op="max", kernel_size=2, stride=None, *, padding=0, dilation=1, ceil_mode=False, beta=1.0,
-            norm_type=2.0, count_include_pad=True, input_kind=None, size=6, grad="ones", selected=(0, 0), seed=0):
+            norm_type=2.0, count_include_pad=True, input_kind=None, size=6, grad="ones", selected=(0, 0),
+            tie_policy="first", seed=0):
     """Everything a picture depends on, as a plain dict (the explorer's controls mirror it)."""
     custom = x is not None
+    if tie_policy not in TIE_POLICIES:
+        raise ValueError(f"tie_policy must be one of {', '.join(map(repr, TIE_POLICIES))}, got {tie_policy!r}.")
     return dict(_DEFAULTS, op=op_name(op), kernel_size=kernel_size, stride=0 if stride is None else stride, padding=padding,
                 dilation=dilation, ceil_mode=ceil_mode, beta=beta, norm_type=norm_type,
                 count_include_pad=count_include_pad, input_kind="custom" if custom else (input_kind or "random"),
-                size=size, grad_kind=grad, row=selected[0], col=selected[1], seed=seed,
+                size=size, grad_kind=grad, row=selected[0], col=selected[1], tie_policy=tie_policy, seed=seed,
                 custom_x=np.asarray(x, dtype=float) if custom else None,
                 matrix=_matrix_text(x) if custom else "")
 
 
 def _matrix_text(x) -> str:
     return "\n".join(" ".join(f"{v:g}" for v in row) for row in np.atleast_2d(np.asarray(x, dtype=float)))
+
+
+def _sum_check(op, dx, grad_output) -> tuple[str, bool]:
+    """The gradient's sum against the upstream sum, as text, and whether ``dx`` is a gradient at all.
+
+    Max pooling hands each window's gradient back whole (first maximum) or in equal shares (split), so
+    ``dx.sum()`` equals ``grad_output.sum()``; giving every tied maximum the full gradient hands back more.
+    Other ops are only reported (average pooling with padding legitimately loses the padding's share).
+    """
+    a, b = float(np.sum(dx)), float(np.sum(grad_output))
+    fa, fb = format_value(a), format_value(b)
+    if op != "max":
+        return f"sum of dx = {fa}, sum of upstream gradient = {fb}", True
+    if np.isclose(a, b):
+        return f"sum of dx = {fa} = upstream {fb}", True
+    return f"sum of dx = {fa} {'>' if a > b else '<'} upstream {fb}: not a gradient", False
 
 
 class _Scene:
@@ -350,13 +380,23 @@ class _Scene:
             g[row, col] = 1.0
         run = run_pool(op, x, k, s, grad_output=g, **kw)
         kw_c = {"indices": run.indices} if op == "stochastic" else dict(kw)
-        # what the selected output's gradient reaches (for the markers), whatever its upstream value
-        onehot = np.zeros((Ho, Wo))
-        onehot[row, col] = 1.0
-        reach = run_pool(op, x, k, s, grad_output=onehot, **kw_c).dx
-        state = dict(x=x, geom=geom, run=run, reach=reach, row=row, col=col, op=op, k=k, s=s, kw_c=kw_c)
-        if op in ("max", "stochastic"):  # each window sends its whole gradient to one input: ones -> counts
-            state["counts"] = run_pool(op, x, k, s, **kw_c).dx.astype(int)
+        policy = p["tie_policy"] if op == "max" else "first"
+        if policy not in TIE_POLICIES:
+            raise ValueError(f"tie_policy must be one of {', '.join(map(repr, TIE_POLICIES))}, got {policy!r}.")
+        if policy != "first":  # another rule for tied maxima: every window's share, from routing
+            routes = tie_policy_contributions(x, k, s, policy, **kw)
+            run = dataclasses.replace(run, dx=tie_policy_contributions(x, k, s, policy, g, **kw).sum(axis=0))
+            state = dict(routes=routes, reach=routes[row * Wo + col], counts=np.count_nonzero(routes, axis=0))
+        else:
+            # what the selected output's gradient reaches (for the markers), whatever its upstream value
+            onehot = np.zeros((Ho, Wo))
+            onehot[row, col] = 1.0
+            state = dict(reach=run_pool(op, x, k, s, grad_output=onehot, **kw_c).dx)
+            if op in ("max", "stochastic"):  # each window sends its whole gradient to one input: ones -> counts
+                state["counts"] = run_pool(op, x, k, s, **kw_c).dx.astype(int)
+        sum_text, is_gradient = _sum_check(op, run.dx, run.grad_output)
+        state.update(x=x, geom=geom, run=run, row=row, col=col, op=op, k=k, s=s, kw_c=kw_c, policy=policy,
+                     sum_text=sum_text, is_gradient=is_gradient)
         return state
 
     @staticmethod
@@ -452,8 +492,12 @@ class _Scene:
                       f"kernel {geom.kernel}, stride {stride}", f"window ({i}, {j}) outlined")
         pout.set_title(f"output y ({Ho}x{Wo})", OP_LABELS[state["op"]], f"cell ({i}, {j}) outlined")
         where = f"after {step} of {n_out} outputs" if step < n_out else "from all outputs"
-        pdx.set_title("dx: what each input receives", f"{where}, scale 0..{format_value(top)}",
-                      "blue box: reached 2+ times" if len(mi) else "")
+        if step == n_out and not state["is_gradient"]:  # the wrong tie rule: say so in the picture too
+            a, b = run.dx.sum(), run.grad_output.sum()
+            note = f"sum {format_value(a)} {'>' if a > b else '<'} upstream {format_value(b)}: wrong"
+        else:
+            note = "blue box: reached 2+ times" if len(mi) else ""
+        pdx.set_title(_DX_TITLES[state["policy"]], f"{where}, scale 0..{format_value(top)}", note)
         return R.png(compress_level)
 
 
@@ -468,12 +512,22 @@ class PoolExplorer(widgets.VBox):
     gradient; ``dx`` (alias ``grad``) the op's backward, what every input receives; ``dx_shown`` the
     gradient accumulated up to the player's step (equals ``dx`` at the last step); ``sparsity`` the fraction
     of inputs that receive any gradient; ``indices`` the sampled positions (stochastic pooling); ``message``
-    the error text shown in the widget ("" when fine); ``png`` the picture's bytes.
+    the error text shown in the widget ("" when fine); ``png`` the picture's bytes; ``sum_text`` the
+    gradient's sum against the upstream sum ("sum of dx = 13 > upstream 9: not a gradient" for the wrong
+    tie rule) and ``is_gradient`` (False exactly then).
+
+    Max pooling's tie rule (control ``tie_policy``): ``"first"`` is the op itself (PyTorch, TensorFlow on
+    CPU: the first maximum in row-major window order gets the whole gradient); ``"split"`` shares it
+    equally among the tied maxima (a valid subgradient); ``"all"`` gives every tied maximum the full
+    gradient, which hands back more than came in. For ``"split"`` and ``"all"``, ``dx`` is
+    :func:`poolviz.routing.tie_policy_gradients` (computed window by window with
+    :func:`~poolviz.routing.tie_policy_contributions`); the other ops have no ties to break, and the control
+    is disabled.
 
     Controls (ipywidgets; set ``.value`` to drive them): ``op``, ``beta``, ``norm_type``, ``resample``
     (button), ``kernel_size``, ``stride`` (0 = same as the kernel), ``padding``, ``dilation``, ``ceil_mode``,
     ``count_include_pad``, ``input_kind``, ``size``, ``matrix`` (text, for ``input_kind="custom"``),
-    ``grad_kind``, ``row`` and ``col`` (the selected output cell), ``play`` and ``step`` (the backward
+    ``grad_kind``, ``row`` and ``col`` (the selected output cell), ``tie_policy``, ``play`` and ``step`` (the backward
     player: step k shows the gradient of the first k output cells, row-major; the last step is the whole
     backward). Controls an op does not have are disabled.
     """
@@ -490,6 +544,9 @@ class PoolExplorer(widgets.VBox):
                                            readout_format=".2g", continuous_update=False, style=style)
         self.norm_type = widgets.FloatSlider(value=p["norm_type"], min=1, max=10, step=0.5, description="p",
                                              continuous_update=False, style=style)
+        self.tie_policy = widgets.Dropdown(options=_TIES, value=p["tie_policy"], description="ties",
+                                           tooltip="max pooling: who gets the gradient of a tied maximum",
+                                           layout=widgets.Layout(width="260px"))
         self.resample = widgets.Button(description="resample", tooltip="draw a new stochastic sample",
                                        layout=widgets.Layout(width="90px"))
         self.kernel_size = widgets.IntSlider(value=p["kernel_size"], min=1, max=6, description="kernel",
@@ -529,10 +586,11 @@ class PoolExplorer(widgets.VBox):
         self.message = ""
         self.x = self.output = self.grad_output = self.dx = self.dx_shown = self.indices = None
         self.sparsity = float("nan")
+        self.sum_text, self.is_gradient = "", True
         self.png = b""
         wrap = widgets.Layout(flex_flow="row wrap")  # narrow pages wrap the controls instead of clipping them
         super().__init__([
-            widgets.HBox([self.op, self.beta, self.norm_type, self.resample], layout=wrap),
+            widgets.HBox([self.op, self.tie_policy, self.beta, self.norm_type, self.resample], layout=wrap),
             widgets.HBox([self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                           self.count_include_pad], layout=wrap),
             widgets.HBox([self.input_kind, self.size, self.grad_kind], layout=wrap),
@@ -540,9 +598,9 @@ class PoolExplorer(widgets.VBox):
             widgets.HBox([self.row, self.col, self.play, self.step], layout=wrap),
             self.image, self.info, self.error,
         ])
-        for w in (self.op, self.beta, self.norm_type, self.kernel_size, self.stride, self.padding, self.dilation,
-                  self.ceil_mode, self.count_include_pad, self.input_kind, self.size, self.matrix, self.grad_kind,
-                  self.row, self.col, self.step):
+        for w in (self.op, self.tie_policy, self.beta, self.norm_type, self.kernel_size, self.stride, self.padding,
+                  self.dilation, self.ceil_mode, self.count_include_pad, self.input_kind, self.size, self.matrix,
+                  self.grad_kind, self.row, self.col, self.step):
             w.observe(self._on_change, names="value")
         self.resample.on_click(self._on_resample)
         self._busy = False
@@ -550,7 +608,7 @@ class PoolExplorer(widgets.VBox):
 
     def close(self):
         """Close the explorer and every widget inside it (controls, layouts, links), so none stays registered."""
-        for link in self._links:
+        for link in getattr(self, "_links", ()):  # absent when __init__ raised (an invalid argument)
             link.close()
         _close_tree(self)
 
@@ -578,6 +636,7 @@ class PoolExplorer(widgets.VBox):
         allowed = op_options(self.op.value)
         for name in ("padding", "dilation", "ceil_mode", "count_include_pad"):
             getattr(self, name).disabled = name not in allowed
+        self.tie_policy.disabled = self.op.value != "max"
         self.beta.disabled = self.op.value != "lse"
         self.norm_type.disabled = self.op.value != "lp"
         self.resample.disabled = self.op.value != "stochastic"
@@ -618,14 +677,18 @@ class PoolExplorer(widgets.VBox):
         self.indices = run.indices
         self.dx_shown = self._scene.dx_at(state, step)
         self.sparsity = sparsity(run.dx)
+        self.sum_text, self.is_gradient = state["sum_text"], state["is_gradient"]
         self._state = state
         self.png = self._scene.draw(state, step)
         self.image.value = self.png
         reached = int(np.count_nonzero(run.dx))
+        rule = f", tie rule: <i>{dict((v, k) for k, v in _TIES)[state['policy']]}</i>" if state["op"] == "max" else ""
+        sums = _html(self.sum_text)
+        if not self.is_gradient:
+            sums = f"<b style='color:#b2182b'>{sums}</b>"
         self.info.value = (
-            f"<b>{OP_LABELS[state['op']]}</b>: the error signal reaches <b>{reached} of {run.dx.size}</b> inputs "
-            f"(sparsity: {self.sparsity:.0%} receive any); sum of dx = {format_value(run.dx.sum())}, "
-            f"sum of upstream gradient = {format_value(run.grad_output.sum())}")
+            f"<b>{OP_LABELS[state['op']]}</b>{rule}: the error signal reaches <b>{reached} of {run.dx.size}</b> "
+            f"inputs (sparsity: {self.sparsity:.0%} receive any); {sums}")
 
 
 def _same_params(a, b) -> bool:
@@ -666,7 +729,8 @@ def explore(x=None, op="max", kernel_size=2, stride=None, **options) -> PoolExpl
     **options
         ``padding``, ``dilation``, ``ceil_mode``, ``beta``, ``norm_type``, ``count_include_pad``,
         ``input_kind`` ("random", "ties", "relu", "image"), ``size``, ``grad`` ("ones", "random", "onehot"),
-        ``selected`` ((row, col) of an output cell), ``seed``, ``width``, ``height`` (pixels).
+        ``selected`` ((row, col) of an output cell), ``tie_policy`` ("first", "split", "all"; max pooling's
+        rule for a tied maximum), ``seed``, ``width``, ``height`` (pixels).
 
     Returns
     -------
@@ -679,7 +743,8 @@ def explore(x=None, op="max", kernel_size=2, stride=None, **options) -> PoolExpl
 
 _SWEEPS = {"beta": [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0], "norm_type": [1.0, 2.0, 4.0, 8.0],
            "kernel_size": [1, 2, 3, 4], "stride": [1, 2, 3], "padding": [0, 1, 2], "dilation": [1, 2, 3],
-           "ceil_mode": [False, True], "op": [v for _, v in _OPS], "grad_kind": [v for _, v in _GRADS]}
+           "ceil_mode": [False, True], "op": [v for _, v in _OPS], "grad_kind": [v for _, v in _GRADS],
+           "tie_policy": list(TIE_POLICIES)}
 
 
 def static_explorer(vary="step", values=None, *, compress_level=9, width=660, height=260, **explore_kwargs):
@@ -694,7 +759,7 @@ def static_explorer(vary="step", values=None, *, compress_level=9, width=660, he
     vary : str
         What to sweep: ``"step"`` (the backward pass, one output cell at a time), or a parameter:
         ``"beta"``, ``"norm_type"``, ``"kernel_size"``, ``"stride"``, ``"padding"``, ``"dilation"``,
-        ``"ceil_mode"``, ``"op"``, ``"grad_kind"``, ``"row"``, ``"col"``.
+        ``"ceil_mode"``, ``"op"``, ``"grad_kind"``, ``"tie_policy"``, ``"row"``, ``"col"``.
     values : sequence, optional
         The values to pre-render; default: every step, or a small sweep (beta: 0.1 ... 100).
     compress_level : int

@@ -69,5 +69,33 @@ def test_tie_policies(kw):
     assert np.array_equal(first != 0, first != 0) and ((split != 0) <= (wrong != 0)).all()
 
 
+@pytest.mark.parametrize("policy", R.TIE_POLICIES)
+@pytest.mark.parametrize("kw", [{}, {"stride": 1}, {"padding": 1, "stride": 2}, {"dilation": 2, "stride": 1},
+                                {"ceil_mode": True, "stride": 2, "kernel_size": 3}])
+def test_tie_policy_contributions_are_the_loop_window_by_window(policy, kw):
+    kw = dict({"kernel_size": 2}, **kw)
+    ks = kw.pop("kernel_size")
+    y = pv.max_pool2d(X, ks, **kw)
+    g = np.round(np.random.default_rng(0).standard_normal(y.shape), 2)
+    c = R.tie_policy_contributions(X, ks, policy=policy, grad_output=g, **kw)
+    assert c.shape == (y.size,) + X.shape
+    np.testing.assert_array_equal(c.sum(axis=0), R.tie_policy_gradients(X, ks, policy=policy, grad_output=g, **kw))
+    unit = R.tie_policy_contributions(X, ks, policy=policy, **kw)
+    if policy == "first":  # one input per window: the op's own Jacobian
+        np.testing.assert_array_equal(unit, R.contributions("max", X, ks, **kw))
+    elif policy == "split":  # shares of one window add up to its gradient
+        np.testing.assert_allclose(unit.sum(axis=(1, 2)), 1.0)
+    else:  # every tied maximum gets 1: as many as the ties
+        np.testing.assert_array_equal(unit.sum(axis=(1, 2)), np.count_nonzero(unit, axis=(1, 2)))
+
+
+def test_tie_policy_contributions_one_tied_window():
+    x = np.array([[2.0, 0.0, 2.0], [1.0, 2.0, 0.0]])
+    np.testing.assert_array_equal(R.tie_policy_contributions(x, (2, 3), policy="split")[0],
+                                  [[1 / 3, 0, 1 / 3], [0, 1 / 3, 0]])
+    with pytest.raises(ValueError, match="policy must be one of"):
+        R.tie_policy_contributions(x, 2, policy="last")
+
+
 def test_sparsity():
     assert R.sparsity(np.array([[0.0, 1.0], [0.0, 0.0]])) == 0.25

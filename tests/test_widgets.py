@@ -9,6 +9,8 @@ import ipywidgets  # noqa: E402
 
 import poolviz as pv  # noqa: E402
 from poolviz.data import example_input  # noqa: E402
+from poolviz.plots import format_value  # noqa: E402
+from poolviz.routing import tie_policy_gradients  # noqa: E402
 from poolviz.widgets import PoolExplorer, explore, parse_matrix, static_explorer  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -130,6 +132,87 @@ def test_player_accumulates_one_output_cell_at_a_time(op):
     np.testing.assert_array_equal(ex.dx_shown, ex.dx)
     ex.kernel_size.value = 2  # a new shape: the player goes back to the whole backward
     assert ex.step.max == 16 and ex.step.value == 16
+
+
+@pytest.mark.parametrize("policy", ["first", "split", "all"])
+@pytest.mark.parametrize("geometry", [
+    {"kernel_size": 2},                                          # non-overlapping windows
+    {"kernel_size": 2, "stride": 1},                             # overlapping: a tie can be reached twice
+    {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+    {"kernel_size": 2, "stride": 1, "dilation": 2},
+])
+@pytest.mark.parametrize("grad", ["ones", "random"])
+def test_tie_policy_shows_the_rule_and_the_sum(policy, geometry, grad):
+    ex = explore(op="max", input_kind="ties", size=7)
+    ex.grad_kind.value = grad
+    for name, value in geometry.items():
+        getattr(ex, name).value = value
+    ex.tie_policy.value = policy
+    assert ex.message == "" and not ex.tie_policy.disabled
+    x, g = example_input("ties", (7, 7)), ex.grad_output
+    k, s = geometry["kernel_size"], geometry.get("stride")
+    opts = {n: geometry[n] for n in ("padding", "dilation", "ceil_mode") if n in geometry}
+    expected = tie_policy_gradients(x, k, s, policy, g, **opts)  # the plain-loop reference
+    np.testing.assert_array_equal(ex.dx, expected)
+    np.testing.assert_array_equal(ex.dx_shown, expected)
+    if policy == "first":  # the op itself: PyTorch's first maximum
+        np.testing.assert_array_equal(ex.dx, pv.max_pool2d_backward(g, x, k, s, **opts))
+    total, upstream = format_value(expected.sum()), format_value(g.sum())
+    if policy == "all" and grad == "ones":  # the ties preset has tied maxima in these windows
+        assert expected.sum() > g.sum()
+    if policy == "all" and not np.isclose(expected.sum(), g.sum()):
+        relation = ">" if expected.sum() > g.sum() else "<"
+        assert ex.sum_text == f"sum of dx = {total} {relation} upstream {upstream}: not a gradient"
+        assert not ex.is_gradient
+    else:
+        assert ex.sum_text == f"sum of dx = {total} = upstream {upstream}" and ex.is_gradient
+    assert ex.sum_text.replace(">", "&gt;").replace("<", "&lt;") in ex.info.value
+    assert ex.sparsity == np.count_nonzero(expected) / x.size
+
+
+def test_tie_policy_text_for_one_tied_window():
+    ex = explore(np.array([[1.0, 1.0], [1.0, 1.0]]), kernel_size=2, tie_policy="all")
+    assert ex.sum_text == "sum of dx = 4 > upstream 1: not a gradient"
+    np.testing.assert_array_equal(ex.dx, np.ones((2, 2)))
+    ex.tie_policy.value = "split"
+    assert ex.sum_text == "sum of dx = 1 = upstream 1" and ex.is_gradient
+    np.testing.assert_array_equal(ex.dx, np.full((2, 2), 0.25))
+    ex.tie_policy.value = "first"
+    np.testing.assert_array_equal(ex.dx, [[1, 0], [0, 0]])
+    with pytest.raises(ValueError, match="tie_policy must be one of"):
+        explore(tie_policy="random")
+
+
+def test_tie_policy_player_accumulates_the_shares():
+    ex = explore(op="max", kernel_size=2, stride=1, input_kind="ties", size=5, grad="random", tie_policy="split")
+    x, g = ex.x, ex.grad_output
+    before = ex.png
+    for step in (0, 3, 10):
+        ex.step.value = step
+        kept = np.where((np.arange(g.size) < step).reshape(g.shape), g, 0.0)
+        np.testing.assert_allclose(ex.dx_shown, tie_policy_gradients(x, 2, 1, "split", kept), atol=1e-12)
+    assert ex.png != before
+    ex.step.value = ex.step.max
+    np.testing.assert_array_equal(ex.dx_shown, tie_policy_gradients(x, 2, 1, "split", g))
+
+
+@pytest.mark.parametrize("op", ["avg", "lse", "soft"])
+def test_tie_policy_is_disabled_and_ignored_for_other_ops(op):
+    ex = explore(op="max", kernel_size=2, input_kind="ties", size=6, tie_policy="all")
+    assert not ex.is_gradient
+    ex.op.value = op
+    assert ex.tie_policy.disabled and ex.is_gradient and ex.message == ""
+    ex.tie_policy.value = "split"  # no ties to break: the op's own backward
+    np.testing.assert_array_equal(ex.dx, pv.routing.run_pool(op, ex.x, 2).dx)
+    assert "tie rule" not in ex.info.value and "not a gradient" not in ex.sum_text
+    ex.op.value = "max"
+    assert not ex.tie_policy.disabled
+    np.testing.assert_array_equal(ex.dx, tie_policy_gradients(ex.x, 2, policy="split"))
+
+
+def test_static_explorer_sweeps_the_tie_rules():
+    box = static_explorer("tie_policy", op="max", kernel_size=2, stride=1, input_kind="ties", size=4)
+    assert box.labels == ["first", "split", "all"] and len(set(box.frames)) == 3
 
 
 @pytest.mark.parametrize("change,expected", [
