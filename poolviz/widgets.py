@@ -24,6 +24,7 @@ order), ``magma_r`` for non-negative gradients (white = no gradient), ``PuOr`` f
 from __future__ import annotations
 
 import dataclasses
+import base64
 import io
 from functools import lru_cache
 
@@ -605,6 +606,17 @@ class PoolExplorer(widgets.VBox):
         self.resample.on_click(self._on_resample)
         self._busy = False
         self.update(full_step=True)
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The widget, plus its current picture as a PNG for pages that cannot run widgets.
+
+        JupyterLab and Voila show the live widget; GitHub, nbviewer and other static renderers fall back
+        to the ``image/png`` (nbval does not compare images, so stored notebooks stay stable).
+        """
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None and self.png:
+            bundle["image/png"] = base64.b64encode(self.png).decode("ascii")
+        return bundle
 
     def close(self):
         """Close the explorer and every widget inside it (controls, layouts, links), so none stays registered."""

@@ -313,3 +313,13 @@ def test_static_explorer_sweeps_leave_out_invalid_settings():
     assert "stochastic" not in box.labels and "max" in box.labels  # negative inputs cannot be sampled
     with pytest.raises(ValueError, match="too large"):
         static_explorer("step", kernel_size=2, padding=3)
+
+
+def test_explorer_display_carries_a_png_fallback_for_static_pages():
+    import base64
+
+    ex = explore(op="avg", kernel_size=2)
+    bundle = ex._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert base64.b64decode(bundle["image/png"]) == ex.png and ex.png.startswith(b"\x89PNG")
+    ex.close()
