@@ -7,9 +7,11 @@ Every checker takes the learner's function (or None) and returns a :class:`Check
   what was expected, what came back, and the likely cause;
 * in a notebook it displays as a short coloured report (``_repr_html_``), in IPython as text.
 
-A function that raises ``NotImplementedError`` (the exercise stub) or ``None`` gives
-"not attempted yet" instead of an error, so lesson notebooks run cleanly with the
-exercises unsolved.
+``None``, or a function that raises ``NotImplementedError`` on every case (the exercise
+stub), gives "not attempted yet" instead of an error, so lesson notebooks run cleanly
+with the exercises unsolved. A function that raises it on some cases only (a first
+version without padding, say) is reported case by case: those cases fail as "not
+implemented yet" and the cases it passes still count.
 
 The learner's function may leave out keyword arguments it does not support (a first
 version of ``max_pool_backward`` often has no ``padding``): the checker passes only the
@@ -19,8 +21,10 @@ note, the cases that need a keyword it lacks.
 How a failure is diagnosed: for each case the checker also computes what a few common
 mistakes would return (overwriting instead of accumulating where windows overlap, every
 tied maximum receiving the gradient, zero padding instead of -inf, skipping the last
-window, a transposed index, ...). If the learner's answer equals one of them, that
-mistake is named; otherwise the first differing position is shown.
+window, a transposed index, a stride that is ignored, ...). If the learner's answer equals one
+of them, that mistake is named; otherwise the first differing position is shown. An answer of
+the wrong kind (a tuple, a string, a ragged list, a float where a count is expected) is
+explained in words, never with a traceback.
 """
 from __future__ import annotations
 
@@ -135,6 +139,10 @@ class _Case:
     on_error: str = ""                             # likely cause if the function raises
     show: dict = field(default_factory=dict)       # inputs worth printing, name -> value
 
+    def keywords(self) -> str:
+        """The case's keyword arguments as text, e.g. "stride=2, padding=1" ("" if none)."""
+        return ", ".join(f"{k}={v}" for k, v in self.kwargs.items())
+
 
 def _accepted(fn):
     """Names of the keyword arguments ``fn`` accepts, or None if it takes ``**kwargs`` (accepts all)."""
@@ -149,11 +157,16 @@ def _accepted(fn):
 
 
 def _fmt(value) -> str:
+    if isinstance(value, (tuple, list)) and any(isinstance(v, np.ndarray) for v in value):
+        # e.g. (dx, switches): name the items rather than print every array
+        items = ", ".join(f"an array of shape {v.shape}" if isinstance(v, np.ndarray) else type(v).__name__
+                          for v in value)
+        return f"a {type(value).__name__} of {len(value)} items: {items}"
     if isinstance(value, np.ndarray):
         return np.array2string(np.round(value.astype(float), 4) + 0.0, precision=4, suppress_small=True,
                                separator=" ", floatmode="maxprec")
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return repr(float(value)) if value.is_integer() else f"{value:.4g}"  # 2.0, not 2: the type shows
     return repr(value)
 
 
@@ -166,8 +179,12 @@ def _block(label: str, value) -> str:
 
 
 def _same(got, expected) -> bool:
+    """Whether ``got`` equals ``expected``; False (never an exception) for an answer of the wrong kind."""
     if isinstance(expected, np.ndarray):
-        got = np.asarray(got, dtype=float)
+        try:
+            got = np.asarray(got, dtype=float)
+        except (TypeError, ValueError):  # a tuple of arrays, a string, a ragged list, ...
+            return False
         return got.shape == expected.shape and np.allclose(got, expected, rtol=1e-9, atol=1e-9, equal_nan=True)
     if isinstance(expected, tuple):
         try:
@@ -181,12 +198,23 @@ def _same(got, expected) -> bool:
         return False
 
 
-def _explain_array_mismatch(got, expected) -> str:
+def _explain_array_mismatch(got, expected, label="the result") -> str:
+    what = f"an array of numbers of shape {expected.shape}"
     if got is None:
         return "your function returned None: did you forget the `return`?"
+    if isinstance(got, tuple):
+        return (f"your function returned a tuple of {len(got)} item{'s' * (len(got) != 1)}; return {label} only, "
+                f"{what} (if your function also computes the argmax positions, use them inside and return "
+                f"only {label}).")
+    if isinstance(got, (str, bytes)):
+        return f"your function returned a {type(got).__name__} ({got!r}), not {what}."
     try:
         arr = np.asarray(got, dtype=float)
     except (TypeError, ValueError):
+        if isinstance(got, list):
+            return ("your function returned a list that is not a rectangular table of numbers (rows of "
+                    f"different lengths, or something other than numbers inside?): return {what}, e.g. a "
+                    "numpy array started with np.zeros(x.shape).")
         return f"your function returned {type(got).__name__}, not an array of numbers."
     if arr.shape != expected.shape:
         return (f"shape: expected {expected.shape}, got {arr.shape}. "
@@ -198,11 +226,20 @@ def _explain_array_mismatch(got, expected) -> str:
             f"({len(diff)} entr{'y differs' if len(diff) == 1 else 'ies differ'}).")
 
 
-def _run(exercise: str, fn, cases, label: str, how_to: str, post=None) -> CheckResult:
+_NOT_IMPLEMENTED = "not implemented yet"
+
+
+def _run(exercise: str, fn, cases, label: str, how_to: str, post=None, validate=None) -> CheckResult:
+    """Run ``fn`` on every case and explain each failure.
+
+    ``post`` turns the raw answer into the value compared (e.g. the first item of a tuple);
+    ``validate(got, case)`` returns a message when the answer is of the wrong kind, else None.
+    """
     if fn is None:
         return CheckResult(exercise, False, False, note=how_to)
     accepted = _accepted(fn)
     reports = []
+    not_implemented = 0
     for case in cases:
         missing = [k for k in case.kwargs if accepted is not None and k not in accepted]
         if missing:
@@ -215,27 +252,38 @@ def _run(exercise: str, fn, cases, label: str, how_to: str, post=None) -> CheckR
             if post is not None:
                 got = post(got)
         except NotImplementedError:
-            return CheckResult(exercise, False, False, note=how_to)
+            # A stub on every case is "not attempted yet"; on some cases only, a partial solution.
+            not_implemented += 1
+            where = f" for {case.keywords()}" if case.kwargs else " on this case"
+            reports.append(CaseReport(case.name, "failed",
+                                      f"your function raised NotImplementedError{where}: {_NOT_IMPLEMENTED}"))
+            continue
         except Exception as exc:  # the learner's bug: report it, do not raise
             detail = inputs + [f"your function raised {type(exc).__name__}: {exc}"]
             if case.on_error:
                 detail.append(f"likely cause: {case.on_error}")
             reports.append(CaseReport(case.name, "failed", "\n".join(detail)))
             continue
-        if _same(got, case.expected):
+        wrong_kind = validate(got, case) if validate is not None else None
+        if wrong_kind is None and _same(got, case.expected):
             reports.append(CaseReport(case.name, "passed"))
             continue
         detail = inputs + [_block(f"expected {label}", case.expected), _block(f"got {label}", got)]
-        cause = next((why for why, wrong in case.mistakes.items()
-                      if not _same(wrong, case.expected) and _same(got, wrong)), None)
+        cause = wrong_kind or next((why for why, wrong in case.mistakes.items()
+                                    if not _same(wrong, case.expected) and _same(got, wrong)), None)
         if cause:
             detail.append(f"likely cause: {cause}")
         elif isinstance(case.expected, np.ndarray):
-            detail.append(_explain_array_mismatch(got, case.expected))
+            detail.append(_explain_array_mismatch(got, case.expected, label))
         reports.append(CaseReport(case.name, "failed", "\n".join(detail)))
     run = [r for r in reports if r.status != "skipped"]
+    if run and not_implemented == len(run):
+        return CheckResult(exercise, False, False, note=how_to)
     passed = bool(run) and all(r.status == "passed" for r in run)
     note = "" if run else "no case could run: your function accepts none of the keywords the cases need."
+    if not_implemented:
+        note = (f"{not_implemented} case(s) raised NotImplementedError (not implemented yet); "
+                f"the other cases were checked.")
     return CheckResult(exercise, passed, True, reports, note)
 
 
@@ -245,25 +293,34 @@ _STUB = ("Replace the `raise NotImplementedError` in your function with your cod
 # --------------------------------------------------------------------------- mistakes, as loops
 
 
-def _window(oh, ow, k, s, p, H, W, pad_value, x):
-    """(value, row, col, inside) for every element of window (oh, ow), in row-major window order."""
+def _window(oh, ow, k, s, p, H, W, pad_value, x, wrap=False):
+    """(value, row, col, inside) for every element of window (oh, ow), in row-major window order.
+
+    With ``wrap=True``, the bug of indexing x with a negative coordinate: numpy wraps it to the last
+    row/column, so a padding position reads (and later writes) a real element at the far edge.
+    """
     for jh in range(k):
         for jw in range(k):
             r, c = oh * s - p + jh, ow * s - p + jw
             inside = 0 <= r < H and 0 <= c < W
+            if wrap and -H <= r < H and -W <= c < W:
+                inside = True
             yield (x[r, c] if inside else pad_value), r, c, inside
 
 
 def _max_backward_variant(g, x, k, stride=None, padding=0, *, tie="first", accumulate=True, pad_value=-np.inf,
-                          transpose=False, times_g=True, skip_last=False):
-    """The max-pool backward with one deliberate mistake switched on (defaults: the correct rule)."""
-    s = k if stride is None else stride
+                          transpose=False, times_g=True, skip_last=False, wrap=False, place_stride=None):
+    """The max-pool backward with one deliberate mistake switched on (defaults: the correct rule).
+
+    ``place_stride`` places the windows with a step other than ``stride`` (1: the stride ignored).
+    """
+    s = (k if stride is None else stride) if place_stride is None else place_stride
     H, W = x.shape
     Ho, Wo = g.shape
     dx = np.zeros((H, W))
     for oh in range(Ho - skip_last):
         for ow in range(Wo - skip_last):
-            elems = list(_window(oh, ow, k, s, padding, H, W, pad_value, x))
+            elems = list(_window(oh, ow, k, s, padding, H, W, pad_value, x, wrap))
             best = max(e[0] for e in elems)
             winners = [e for e in elems if e[0] == best]
             if tie == "first":
@@ -284,20 +341,23 @@ def _max_backward_variant(g, x, k, stride=None, padding=0, *, tie="first", accum
     return dx
 
 
-def _max_forward_variant(x, k, stride=None, padding=0, *, pad_value=-np.inf, skip_last=False, Ho=None, Wo=None):
+def _max_forward_variant(x, k, stride=None, padding=0, *, pad_value=-np.inf, skip_last=False, Ho=None, Wo=None,
+                         wrap=False, place_stride=None):
     s = k if stride is None else stride
     H, W = x.shape
     Ho = output_size(H, k, s, padding) if Ho is None else Ho
     Wo = output_size(W, k, s, padding) if Wo is None else Wo
+    s = s if place_stride is None else place_stride
     y = np.zeros((Ho - skip_last, Wo - skip_last))
     for oh in range(y.shape[0]):
         for ow in range(y.shape[1]):
-            y[oh, ow] = max(e[0] for e in _window(oh, ow, k, s, padding, H, W, pad_value, x))
+            y[oh, ow] = max(e[0] for e in _window(oh, ow, k, s, padding, H, W, pad_value, x, wrap))
     return y
 
 
-def _avg_backward_variant(g, x, k, stride=None, padding=0, *, divisor="k*k", accumulate=True, skip_last=False):
-    s = k if stride is None else stride
+def _avg_backward_variant(g, x, k, stride=None, padding=0, *, divisor="k*k", accumulate=True, skip_last=False,
+                          place_stride=None):
+    s = (k if stride is None else stride) if place_stride is None else place_stride
     H, W = x.shape
     Ho, Wo = g.shape
     dx = np.zeros((H, W))
@@ -318,8 +378,9 @@ _OVERWRITE = ("overwriting instead of accumulating: where windows overlap, an in
               "`dx[rows, cols] += g` both keep only one of them; use `dx[r, c] += g` in the loop, or np.add.at.")
 _ALL_TIES = ("every tied maximum received the gradient. The maximum is one value, so the window's gradient goes to "
              "ONE input: the first maximum in row-major window order (PyTorch's rule).")
-_SPLIT_TIES = ("the gradient was split among the tied maxima (what central differences suggest). Frameworks give the "
-               "whole gradient to the first maximum in row-major window order; the others get 0.")
+_SPLIT_TIES = ("the gradient was split among the tied maxima (what central differences suggest). PyTorch's max "
+               "pooling (the rule these exercises follow) gives the whole gradient to the first maximum in "
+               "row-major window order; the others get 0.")
 _LAST_TIE = ("the LAST tied maximum won (`>=` instead of `>` when scanning the window?). The first maximum in "
              "row-major window order wins: update the winner only on a strictly larger value.")
 _ZERO_PAD = ("zero padding instead of -inf: with all-negative inputs a zero from the padding wins the window and the "
@@ -330,6 +391,14 @@ _NOT_TIMES_G = ("each winner received 1 instead of the upstream gradient grad_ou
                 "multiplies the local derivative (1 for the winner) by the gradient arriving from above.")
 _SKIP_LAST = ("an off-by-one in the output size: the last row/column of windows was never visited. "
               "H_out = floor((H + 2*padding - kernel_size) / stride) + 1.")
+_WRAPPED = ("negative index wrapped around: a padding position such as row -1 was read as x[-1, ...], the LAST row, "
+            "and its value won the window. Padding positions must be skipped (treated as -inf): check "
+            "0 <= r < H and 0 <= c < W before indexing x.")
+_STRIDE_1 = ("stride ignored: the windows were placed with stride 1 (window (oh, ow) starting at row oh, col ow). "
+             "Window (oh, ow) starts at row oh*stride - padding, col ow*stride - padding.")
+_STRIDE_1_SHAPE = ("stride ignored: the output size and the windows were computed with stride = 1. "
+                   "H_out = floor((H + 2*padding - kernel_size) / stride) + 1, and window (oh, ow) starts at "
+                   "row oh*stride - padding, col ow*stride - padding.")
 
 
 def _ints(rng, shape, low=-30, high=31):
@@ -359,6 +428,8 @@ def _max_backward_cases():
             _LAST_TIE: _max_backward_variant(g, x, k, **v, tie="last"),
             _ZERO_PAD: _max_backward_variant(g, x, k, **v, pad_value=0.0),
             _SKIP_LAST: _max_backward_variant(g, x, k, **v, skip_last=True),
+            _WRAPPED: _max_backward_variant(g, x, k, **v, wrap=True),
+            _STRIDE_1: _max_backward_variant(g, x, k, **v, place_stride=1),
         }
         if x.shape[0] == x.shape[1]:
             mistakes[_TRANSPOSED] = _max_backward_variant(g, x, k, **v, transpose=True)
@@ -379,11 +450,23 @@ def _max_backward_cases():
     add("overlapping windows (kernel 3, stride 1): one input wins 4 windows", peak, 3, stride=1,
         on_error="with stride 1 the windows overlap: window (oh, ow) starts at row oh*stride, col ow*stride.")
     add("overlapping windows (kernel 3, stride 2) on a 5x5 input", _ints(rng, (5, 5)), 3, stride=2)
-    add("padding 1 with an all-negative input (kernel 3, stride 2)", -1.0 - _ints(rng, (4, 4), 0, 20), 3,
-        stride=2, padding=1,
+    add("padding 1 with an all-negative input (kernel 3, stride 2)", _largest_last(-1.0 - _ints(rng, (4, 4), 0, 20)),
+        3, stride=2, padding=1,
         on_error="with padding, window coordinates oh*stride - padding + jh can fall outside 0..H-1: those are "
                  "-inf padding, skip them rather than index x (a negative index wraps around).")
     return cases
+
+
+def _largest_last(x):
+    """x with its largest element moved to the bottom-right corner.
+
+    A padded window that reads row or column -1 without a bounds check gets x[-1, ...] (numpy wraps a
+    negative index): with the largest value there, the wrapped element wins and the bug shows.
+    """
+    x = x.copy()
+    i = np.unravel_index(np.argmax(x), x.shape)
+    x[i], x[-1, -1] = x[-1, -1], x[i]
+    return x
 
 
 def check_max_pool_backward(fn) -> CheckResult:
@@ -421,6 +504,9 @@ def _max_forward_cases():
         mistakes = {
             _ZERO_PAD: _max_forward_variant(x, k, **v, pad_value=0.0),
             _SKIP_LAST: _max_forward_variant(x, k, **v, skip_last=True),
+            _WRAPPED: _max_forward_variant(x, k, **v, wrap=True),
+            _STRIDE_1: _max_forward_variant(x, k, **v, place_stride=1),
+            _STRIDE_1_SHAPE: _max_forward_variant(x, k, stride=1, padding=v["padding"]),
             "an off-by-one in the output size: one window too many per axis (ceil instead of floor?). "
             "H_out = floor((H + 2*padding - kernel_size) / stride) + 1.":
                 _max_forward_variant(x, k, **v, Ho=Ho + 1, Wo=Wo + 1) if kw.get("padding", 0) == 0 else None,
@@ -443,8 +529,8 @@ def _max_forward_cases():
     add("input size not divisible by the kernel (5x5, kernel 2)", _ints(rng, (5, 5)), 2,
         on_error="an off-by-one in the output size: H_out = floor((5 - 2) / 2) + 1 = 2.")
     add("overlapping windows (kernel 3, stride 1)", _ints(rng, (4, 5)), 3, stride=1)
-    add("padding 1 with an all-negative input (kernel 3, stride 2)", -1.0 - _ints(rng, (4, 4), 0, 20), 3,
-        stride=2, padding=1, on_error=padded_on_error())
+    add("padding 1 with an all-negative input (kernel 3, stride 2)", _largest_last(-1.0 - _ints(rng, (4, 4), 0, 20)),
+        3, stride=2, padding=1, on_error=padded_on_error())
     return cases
 
 
@@ -482,6 +568,7 @@ def _avg_backward_cases():
             "zero padding counts, so the divisor is kernel_size**2.": _avg_backward_variant(g, x, k, **v,
                                                                                          divisor="real"),
             _SKIP_LAST: _avg_backward_variant(g, x, k, **v, skip_last=True),
+            _STRIDE_1: _avg_backward_variant(g, x, k, **v, place_stride=1),
         }
         show = {"x": x, "grad_output": g, "kernel_size": k, **kw}
         cases.append(_Case(name, (g, x, k), kw, expected, mistakes, on_error, show))
@@ -546,15 +633,55 @@ def _output_size_cases():
     return cases
 
 
+def _count_of_windows(got, case):
+    """Why ``got`` is not a count of windows (an int), or None if it is one."""
+    if isinstance(got, (int, np.integer)) and not isinstance(got, (bool, np.bool_)):
+        return None
+    if isinstance(got, (float, np.floating)):
+        if float(got).is_integer():
+            return (f"you returned {float(got)!r}, a float: return an int, the number of windows (an array shape "
+                    f"must be made of ints: np.zeros(({float(got)!r}, 2)) raises TypeError). Use floor division "
+                    f"`//` rather than `/`.")
+        return (f"you returned {float(got)!r}, a fraction: a count of windows is a whole number. "
+                f"`/` divides exactly; use floor division `//` to drop the partial window at the end "
+                f"(floor((L + 2*padding - span) / stride) + 1 is `(L + 2*padding - span) // stride + 1`).")
+    if isinstance(got, (str, bytes)):
+        return f"you returned a {type(got).__name__} ({got!r}): text, not a number. Return an int."
+    if got is None:
+        return "your function returned None: did you forget the `return`? Return an int."
+    return f"you returned a {type(got).__name__}: return an int, the number of windows along the axis."
+
+
 def check_output_size(fn) -> CheckResult:
     """Check a learner's ``fn(L, kernel_size, stride, padding=0, dilation=1, ceil_mode=False) -> int``.
 
-    Compared with :func:`poolviz.output_size` (PyTorch's rule) on cases that each test one term.
+    Compared with :func:`poolviz.output_size` (PyTorch's rule) on cases that each test one term. The
+    answer must be an int (a numpy integer will do): a float or a string fails with the reason.
     """
-    return _run("check_output_size", fn, _output_size_cases(), "L_out", _STUB)
+    return _run("check_output_size", fn, _output_size_cases(), "L_out", _STUB, validate=_count_of_windows)
 
 
 # --------------------------------------------------------------------------- derivative of max(a, b)
+
+
+def _pair(got):
+    """``got`` as two floats (da, db), or None if it is not a pair of numbers."""
+    if isinstance(got, (str, bytes)):
+        return None
+    try:
+        values = [float(np.asarray(v, dtype=float)) for v in got]
+    except (TypeError, ValueError):
+        return None
+    return tuple(values) if len(values) == 2 else None
+
+
+def _not_a_pair(got) -> str:
+    if got is None:
+        return "your function returned None: did you forget the `return`? Return a pair (da, db)."
+    if isinstance(got, (int, float, np.number)) or np.ndim(got) == 0:
+        return ("you returned a single number: return a pair (da, db), the derivative of max(a, b) with "
+                "respect to a and the one with respect to b, e.g. `return 1.0, 0.0`.")
+    return f"you returned {got!r}: return a pair of two numbers (da, db), e.g. `return 1.0, 0.0`."
 
 
 def check_max_derivative(fn) -> CheckResult:
@@ -567,41 +694,49 @@ def check_max_derivative(fn) -> CheckResult:
     if fn is None:
         return CheckResult("check_max_derivative", False, False, note=_STUB)
     reports = []
-    cases = [(3.0, 1.0, (1.0, 0.0)), (-2.0, 0.5, (0.0, 1.0)), (1e-9, 0.0, (1.0, 0.0)), (-5.0, -4.0, (0.0, 1.0))]
+    not_implemented = 0
+    cases = [(3.0, 1.0, (1.0, 0.0)), (-2.0, 0.5, (0.0, 1.0)), (1e-9, 0.0, (1.0, 0.0)), (-5.0, -4.0, (0.0, 1.0)),
+             (2.0, 2.0, None)]
     swap = "(da, db) are swapped: d max(a, b)/da is 1 when a is the larger one."
     values = "you returned values, not derivatives: the derivative of max(a, b) with respect to a is 1 or 0."
     for a, b, expected in cases:
-        name = f"max({a:g}, {b:g})"
+        name = f"max({a:g}, {b:g})" + (": a tie" if expected is None else "")
         try:
             got = fn(a, b)
         except NotImplementedError:
-            return CheckResult("check_max_derivative", False, False, note=_STUB)
+            not_implemented += 1
+            reports.append(CaseReport(name, "failed", f"your function raised NotImplementedError for "
+                                                      f"a={a:g}, b={b:g}: {_NOT_IMPLEMENTED}"))
+            continue
         except Exception as exc:
             reports.append(CaseReport(name, "failed", f"your function raised {type(exc).__name__}: {exc}"))
             continue
-        if _same(got, expected):
+        pair = _pair(got)
+        if pair is None:
+            reports.append(CaseReport(name, "failed", f"got {got!r}\nlikely cause: {_not_a_pair(got)}"))
+            continue
+        da, db = pair
+        if expected is None:  # the tie: any subgradient (t, 1 - t) with t in [0, 1]
+            if 0 <= da <= 1 and 0 <= db <= 1 and math.isclose(da + db, 1.0):
+                reports.append(CaseReport(name, "passed"))
+            else:
+                why = ("both tied inputs received the full derivative: but increasing both a and b by h increases "
+                       "max by h, not 2h, so da + db must be 1." if da + db > 1 else
+                       "the derivatives must add up to 1 (moving both inputs by h moves max by h), each in [0, 1].")
+                reports.append(CaseReport(name, "failed", f"got (da, db) = ({da:g}, {db:g})\nlikely cause: {why}"))
+            continue
+        if _same(pair, expected):
             reports.append(CaseReport(name, "passed"))
             continue
         detail = [f"expected (da, db) = {expected}", f"got {got!r}"]
-        if _same(got, expected[::-1]):
+        if _same(pair, expected[::-1]):
             detail.append("likely cause: " + swap)
-        elif _same(got, (a, b)) or _same(got, (max(a, b), max(a, b))):
+        elif _same(pair, (a, b)) or _same(pair, (max(a, b), max(a, b))):
             detail.append("likely cause: " + values)
         reports.append(CaseReport(name, "failed", "\n".join(detail)))
-    name = "max(2, 2): a tie"
-    try:
-        got = fn(2.0, 2.0)
-        da, db = (float(np.asarray(v)) for v in got)
-        if 0 <= da <= 1 and 0 <= db <= 1 and math.isclose(da + db, 1.0):
-            reports.append(CaseReport(name, "passed"))
-        else:
-            why = ("both tied inputs received the full derivative: but increasing both a and b by h increases "
-                   "max by h, not 2h, so da + db must be 1." if da + db > 1 else
-                   "the derivatives must add up to 1 (moving both inputs by h moves max by h), each in [0, 1].")
-            reports.append(CaseReport(name, "failed", f"got (da, db) = ({da:g}, {db:g})\nlikely cause: {why}"))
-    except NotImplementedError:
+    if not_implemented == len(reports):
         return CheckResult("check_max_derivative", False, False, note=_STUB)
-    except Exception as exc:
-        reports.append(CaseReport(name, "failed", f"your function raised {type(exc).__name__}: {exc}"))
     passed = all(r.status == "passed" for r in reports)
-    return CheckResult("check_max_derivative", passed, True, reports)
+    note = (f"{not_implemented} case(s) raised NotImplementedError (not implemented yet); the other cases were "
+            f"checked." if not_implemented else "")
+    return CheckResult("check_max_derivative", passed, True, reports, note)

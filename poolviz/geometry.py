@@ -226,9 +226,10 @@ def _checked_geometry(in_shape, k, s, p, d, ceil_mode, dims, max_padding) -> Poo
         if empty.any():
             o = int(np.flatnonzero(empty)[0])
             what = "position" if dims == 1 else ("row" if axis == 0 else "column")
+            coords = [int(c) for c in g.coords()[o]]  # plain ints: [-1, 3], not [np.int64(-1), ...]
             raise ValueError(
                 f"with padding={_show(p[-dims:])} and dilation={_show(d[-dims:])}, window {what} {o} holds only "
-                f"padding (its elements fall at {list(g.coords()[o])}, outside 0..{g.length - 1}). PyTorch returns "
+                f"padding (its elements fall at {coords}, outside 0..{g.length - 1}). PyTorch returns "
                 f"-inf and an index outside the input there; poolviz refuses. Use less padding or less dilation."
             )
     return geom
