@@ -41,7 +41,7 @@ def offset_view(xp: np.ndarray, geom: PoolGeometry, jh: int, jw: int) -> np.ndar
 
 
 def code_dtype(geom: PoolGeometry):
-    """Smallest unsigned dtype that holds a window offset code ``jh * kw + jw``."""
+    """Smallest dtype that holds a window offset code ``jh * kw + jw`` (unsigned up to 65536 codes)."""
     n = geom.h.kernel * geom.w.kernel
     return np.uint8 if n <= 256 else (np.uint16 if n <= 65536 else np.int64)
 
@@ -126,18 +126,14 @@ class PhasePlanes:
         """Does offset (jh, jw) share its phase plane with another offset?"""
         return self.shared_phase[jh, jw]
 
-    def _plane_view(self, jh, jw, make_plane):
-        (rh, rw), (qh, qw) = self.phase[jh, jw]
-        if (rh, rw) not in self.planes:
-            self.planes[(rh, rw)] = make_plane(self.xp[..., rh:: self.geom.h.stride, rw:: self.geom.w.stride])
-        plane = self.planes[(rh, rw)]
-        return plane[..., qh: qh + self.geom.h.out, qw: qw + self.geom.w.out]
-
     def target(self, jh: int, jw: int) -> np.ndarray:
-        """Write use: where offset (jh, jw)'s contribution goes; call :meth:`flush` when done."""
+        """Where offset (jh, jw)'s contribution goes, (..., H_out, W_out); call :meth:`flush` when done."""
         if not self.shared(jh, jw):
             return offset_view(self.xp, self.geom, jh, jw)
-        return self._plane_view(jh, jw, np.zeros_like)
+        (rh, rw), (qh, qw) = self.phase[jh, jw]
+        if (rh, rw) not in self.planes:
+            self.planes[(rh, rw)] = np.zeros_like(self.xp[..., rh:: self.geom.h.stride, rw:: self.geom.w.stride])
+        return self.planes[(rh, rw)][..., qh: qh + self.geom.h.out, qw: qw + self.geom.w.out]
 
     def flush(self) -> np.ndarray:
         """Write the contiguous planes back into the padded array and return it."""
@@ -149,8 +145,7 @@ class PhasePlanes:
 def scatter_offsets(values_for_offset, geom: PoolGeometry, lead_shape, dtype) -> np.ndarray:
     """Accumulate per-offset contributions into an input-shaped gradient.
 
-    ``values_for_offset(jh, jw)`` returns the (..., H_out, W_out) contribution of offset (jh, jw),
-    or None for none. Offsets are visited in *reverse* row-major order so that each input
+    ``values_for_offset(jh, jw)`` returns the (..., H_out, W_out) contribution of offset (jh, jw). Offsets are visited in *reverse* row-major order so that each input
     receives its contributions in increasing output order, the order PyTorch's CPU kernels add
     them: float results are then bit-identical even where windows overlap.
     """
@@ -161,8 +156,6 @@ def scatter_offsets(values_for_offset, geom: PoolGeometry, lead_shape, dtype) ->
     for jh in reversed(range(geom.h.kernel)):
         for jw in reversed(range(geom.w.kernel)):
             contribution = values_for_offset(jh, jw)
-            if contribution is None:
-                continue
             target = planes.target(jh, jw)
             if planes.shared(jh, jw):
                 target += contribution

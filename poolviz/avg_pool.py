@@ -10,7 +10,8 @@ matrix). The divisor, as in ``torch.nn.functional.avg_pool2d``:
 * else the number of real (non-padding) elements in the window.
 
 Shapes: ``x`` is ``(..., H, W)``, the output ``(..., H_out, W_out)`` (see :mod:`poolviz.geometry`).
-Integer inputs give float64 outputs; float32 stays float32.
+Integer inputs give float64 outputs; float32 stays float32; float16 is summed in float32 (as
+PyTorch does) and returned as float16. Every backward returns grad_output's float dtype.
 """
 from __future__ import annotations
 
@@ -34,7 +35,15 @@ __all__ = [
 
 
 def _float(x: np.ndarray) -> np.ndarray:
-    return x if x.dtype.kind == "f" else x.astype(np.float64)
+    """The array to compute with: integers as float64, float16 as float32 (PyTorch also sums half in float)."""
+    if x.dtype.kind != "f":
+        return x.astype(np.float64)
+    return x.astype(np.float32) if x.dtype.itemsize < 4 else x
+
+
+def _out_dtype(x: np.ndarray) -> np.dtype:
+    """The result's dtype: x's own float dtype, float64 for integers."""
+    return x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
 
 
 def window_sum(x: np.ndarray, geom: PoolGeometry) -> np.ndarray:
@@ -102,10 +111,11 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     -------
     ndarray of shape (..., H_out, W_out)
     """
-    x = _float(check_array(x))
+    x0 = check_array(x)
+    x = _float(x0)
     geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 2)
     divisor = avg_divisor(geom, count_include_pad, divisor_override)
-    return window_sum(x, geom) / divisor.astype(x.dtype)
+    return (window_sum(x, geom) / divisor.astype(x.dtype)).astype(_out_dtype(x0), copy=False)
 
 
 def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -125,9 +135,10 @@ def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, cei
     """
     x = check_array(x)
     geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 2)
-    g = _float(check_grad_output(grad_output, x.shape[:-2] + geom.out_shape, "avg_pool2d"))
+    g0 = check_grad_output(grad_output, x.shape[:-2] + geom.out_shape, "avg_pool2d")
+    g = _float(g0)
     divisor = avg_divisor(geom, count_include_pad, divisor_override)
-    return spread_to_windows(g / divisor.astype(g.dtype), geom)
+    return spread_to_windows(g / divisor.astype(g.dtype), geom).astype(g0.dtype, copy=False)
 
 
 def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -136,10 +147,11 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
 
     ``divisor_override`` is an extension (PyTorch's avg_pool1d lacks it; avg_pool2d has it).
     """
-    x = _float(check_array(x, min_ndim=1))
+    x0 = check_array(x, min_ndim=1)
+    x = _float(x0)
     geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 1)
     divisor = avg_divisor(geom, count_include_pad, divisor_override)
-    return (window_sum(x[..., None, :], geom) / divisor.astype(x.dtype))[..., 0, :]
+    return (window_sum(x[..., None, :], geom) / divisor.astype(x.dtype))[..., 0, :].astype(_out_dtype(x0), copy=False)
 
 
 def avg_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -147,9 +159,10 @@ def avg_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0, cei
     """Gradient of :func:`avg_pool1d`: ``grad_output`` (..., L_out) -> (..., L)."""
     x = check_array(x, min_ndim=1)
     geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 1)
-    g = _float(check_grad_output(grad_output, x.shape[:-1] + geom.out_shape[1:], "avg_pool1d"))
+    g0 = check_grad_output(grad_output, x.shape[:-1] + geom.out_shape[1:], "avg_pool1d")
+    g = _float(g0)
     divisor = avg_divisor(geom, count_include_pad, divisor_override)
-    return spread_to_windows(g[..., None, :] / divisor.astype(g.dtype), geom)[..., 0, :]
+    return spread_to_windows(g[..., None, :] / divisor.astype(g.dtype), geom)[..., 0, :].astype(g0.dtype, copy=False)
 
 
 # --- Lp (power-average) pooling ------------------------------------------------------------
@@ -177,7 +190,8 @@ def _lp_parts(x, norm_type, kernel_size, stride, ceil_mode, dims):
 
 
 def _lp_forward(p, xs, geom, scale):
-    return (window_sum(xs ** p, geom) * scale) ** (1.0 / p)
+    with np.errstate(invalid="ignore"):  # a negative x with a fractional p is NaN, as in PyTorch
+        return (window_sum(xs ** p, geom) * scale) ** (1.0 / p)
 
 
 def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
@@ -200,14 +214,15 @@ def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
     ndarray of shape (..., H_out, W_out)
     """
     p, xs, geom, scale = _lp_parts(x, norm_type, kernel_size, stride, ceil_mode, 2)
-    return _lp_forward(p, xs, geom, scale)
+    return _lp_forward(p, xs, geom, scale).astype(_out_dtype(np.asarray(x)), copy=False)
 
 
 def _lp_backward(grad_output, x, norm_type, kernel_size, stride, ceil_mode, dims):
     p, xs, geom, scale = _lp_parts(x, norm_type, kernel_size, stride, ceil_mode, dims)
     out_shape = xs.shape[:-2] + geom.out_shape
-    g = _float(check_grad_output(grad_output, out_shape if dims == 2 else out_shape[:-2] + out_shape[-1:],
-                                 f"lp_pool{dims}d"))
+    g0 = check_grad_output(grad_output, out_shape if dims == 2 else out_shape[:-2] + out_shape[-1:],
+                           f"lp_pool{dims}d")
+    g = _float(g0)
     if dims == 1:
         g = g[..., None, :]
     y = _lp_forward(p, xs, geom, scale)
@@ -215,8 +230,9 @@ def _lp_backward(grad_output, x, norm_type, kernel_size, stride, ceil_mode, dims
     with np.errstate(divide="ignore", invalid="ignore"):
         per_window = np.where(y == 0, 0, g * scale * y ** (1.0 - p)).astype(g.dtype)
     xpad = pad_to_windows(xs, geom, 0)
-    grad = spread_to_windows(per_window, geom, lambda jh, jw: offset_view(xpad, geom, jh, jw) ** (p - 1.0))
-    return grad if dims == 2 else grad[..., 0, :]
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** (p - 1) for p < 1 is inf, as in PyTorch
+        grad = spread_to_windows(per_window, geom, lambda jh, jw: offset_view(xpad, geom, jh, jw) ** (p - 1.0))
+    return (grad if dims == 2 else grad[..., 0, :]).astype(g0.dtype, copy=False)
 
 
 def lp_pool2d_backward(grad_output, x, norm_type, kernel_size, stride=None, ceil_mode=False):
@@ -240,7 +256,7 @@ def lp_pool2d_backward(grad_output, x, norm_type, kernel_size, stride=None, ceil
 def lp_pool1d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
     """1-d :func:`lp_pool2d` over the last axis, as ``torch.nn.functional.lp_pool1d``: (..., L) -> (..., L_out)."""
     p, xs, geom, scale = _lp_parts(x, norm_type, kernel_size, stride, ceil_mode, 1)
-    return _lp_forward(p, xs, geom, scale)[..., 0, :]
+    return _lp_forward(p, xs, geom, scale)[..., 0, :].astype(_out_dtype(np.asarray(x)), copy=False)
 
 
 def lp_pool1d_backward(grad_output, x, norm_type, kernel_size, stride=None, ceil_mode=False):

@@ -7,7 +7,7 @@ length ``L`` pooled with kernel ``k``, stride ``s``, padding ``p`` and dilation 
 
 and, with ``ceil_mode``, one window less when the last window would start at or
 beyond ``L + p`` (every window must start inside the input or the left padding).
-Window ``o`` covers the padded-away coordinates ``o*s - p + j*d`` for ``j = 0..k-1``;
+Window ``o`` covers the unpadded input coordinates ``o*s - p + j*d`` for ``j = 0..k-1``;
 coordinates outside ``[0, L)`` are padding. This is PyTorch's rule
 (``torch.nn.functional.max_pool2d``, ``aten/src/ATen/native/Pool.h``).
 
@@ -61,6 +61,12 @@ def output_size(length: int, kernel: int, stride: int, padding: int = 0, dilatio
 
     May return zero or a negative number when the kernel does not fit; callers check.
     """
+    for name, value, low in (("length", length, 0), ("kernel", kernel, 1), ("stride", stride, 1),
+                             ("padding", padding, 0), ("dilation", dilation, 1)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"output_size: {name} must be an int, got {value!r}.")
+        if value < low:
+            raise ValueError(f"output_size: {name} must be at least {low}, got {value}.")
     span = dilation * (kernel - 1) + 1
     numerator = length + 2 * padding - span + (stride - 1 if ceil_mode else 0)
     out = numerator // stride + 1  # floor division, like PyTorch's div_rtn
@@ -266,8 +272,10 @@ def check_array(x, name: str = "x", *, min_ndim: int = 2, allow_int: bool = True
 
 
 def check_grad_output(grad_output, expected_shape: tuple[int, ...], op: str) -> np.ndarray:
-    """Return ``grad_output`` as a float ndarray after checking it has the forward output's shape."""
+    """Return ``grad_output`` as a float ndarray (integers become float64) after checking it has the forward output's shape."""
     g = check_array(grad_output, "grad_output", min_ndim=0)
+    if g.dtype.kind != "f":
+        g = g.astype(np.float64)  # the gradient keeps grad_output's float dtype; integers become float64
     if g.shape != tuple(expected_shape):
         raise ValueError(
             f"grad_output has shape {g.shape}, but {op}'s output for this x and these arguments has shape "

@@ -35,6 +35,9 @@ __all__ = [
 ]
 
 
+_SMALL = 1 << 15  # up to this many window elements, one gather + argmax beats the per-pass path
+
+
 def _lowest(dtype) -> float | int:
     return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
 
@@ -136,9 +139,6 @@ def _separable_max(xp, geom, first_code):
     return best, codes
 
 
-_SMALL = 1 << 15  # window elements below which one gather + argmax beats per-offset passes
-
-
 def _max_pool_small(x, geom, lowest, gather, padding_slot, has_padding):
     """:func:`max_pool_switches` for small inputs: gather every window, then ``argmax`` (the first maximum).
 
@@ -201,9 +201,6 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     return y
 
 
-def _grad_dtype(g: np.ndarray):
-    return g.dtype if g.dtype.kind == "f" else np.dtype(np.float64)
-
 
 def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, *,
                         indices=None):
@@ -231,7 +228,6 @@ def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dil
     x = check_array(x)
     geom = pool_geometry(x.shape[-2:], kernel_size, stride, padding, dilation, ceil_mode)
     g = check_grad_output(grad_output, x.shape[:-2] + geom.out_shape, "max_pool2d")
-    g = g.astype(_grad_dtype(g), copy=False)
     if indices is not None:
         return route_indices(g, _checked_indices(indices, g.shape, geom.in_shape), geom.in_shape)
     return route_indices(g, max_pool_switches(x, geom)[1], geom.in_shape)
@@ -276,7 +272,6 @@ def max_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0, dil
     x = check_array(x, min_ndim=1)
     geom = pool_geometry(x.shape[-1:], kernel_size, stride, padding, dilation, ceil_mode, dims=1)
     g = check_grad_output(grad_output, x.shape[:-1] + geom.out_shape[1:], "max_pool1d")
-    g = g.astype(_grad_dtype(g), copy=False)
     if indices is not None:
         idx = _checked_indices(indices, g.shape, geom.in_shape)
         return route_indices(g[..., None, :], idx[..., None, :], geom.in_shape)[..., 0, :]
@@ -324,6 +319,8 @@ def max_unpool2d(y, indices, kernel_size, stride=None, padding=0, output_size=No
     if output_size is None:
         H, W = default
     else:
+        if not isinstance(output_size, (tuple, list, np.ndarray)):
+            raise TypeError(f"output_size must be a tuple (H, W) or a full shape, got {output_size!r}.")
         size = _as_ints(tuple(output_size), "output_size", len(tuple(output_size)))
         if len(size) not in (2, y.ndim):
             raise ValueError(f"output_size must be (H, W) or a full shape of {y.ndim} numbers, got {output_size}.")

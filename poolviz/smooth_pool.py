@@ -11,7 +11,9 @@
   window with probability proportional to its (non-negative) value; the gradient goes to it.
 
 All take ``x`` of shape (..., H, W), no padding, stride defaulting to the kernel, and return
-(..., H_out, W_out). Integer inputs give float64 results.
+(..., H_out, W_out). LogSumExp and SoftPool give float results (float64 for integers; float16 is
+computed in float32); stochastic pooling returns elements of x, in x's dtype. Every backward returns
+grad_output's float dtype.
 """
 from __future__ import annotations
 
@@ -33,11 +35,37 @@ __all__ = [
 
 
 def _prepare(x, kernel_size, stride):
+    """x as a float array to compute in (integers: float64; float16: float32, as PyTorch accumulates), and its geometry."""
     x = check_array(x)
     if x.dtype.kind != "f":
         x = x.astype(np.float64)
+    elif x.dtype.itemsize < 4:
+        x = x.astype(np.float32)
     geom = pool_geometry(x.shape[-2:], kernel_size, stride, 0, 1, False)
     return x, geom
+
+
+def _result_dtype(x) -> np.dtype:
+    x = np.asarray(x)
+    return x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+
+
+def _window_softmax(views, m, beta=1.0):
+    """``softmax(beta * window)`` for every window at once: a list like ``views`` of (..., H_out, W_out) weights.
+
+    Shifted by the window maximum ``m``, so nothing overflows. Infinities take their limits: a window
+    whose maximum is +inf shares the weight among its +inf elements, and a window of only -inf (all
+    equal) weighs them equally. A window holding NaN gives NaN weights.
+    """
+    finite = np.isfinite(m)
+    shift = np.where(finite, m, 0)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf - 0 and exp(inf): replaced just below
+        weights = [np.exp(beta * (v - shift)) for v in views]
+    infinite = ~finite & ~np.isnan(m)
+    if infinite.any():
+        weights = [np.where(infinite, (v == m).astype(w.dtype), w) for v, w in zip(views, weights)]
+    total = sum(weights[1:], weights[0].copy())
+    return [w / total for w in weights]
 
 
 def _views(x, geom):
@@ -87,13 +115,14 @@ def logsumexp_pool2d(x, kernel_size, stride=None, beta=1.0):
     -------
     ndarray of shape (..., H_out, W_out)
     """
+    x_in = x
     beta, x, geom, views, m, safe_m = _lse_parts(x, kernel_size, stride, beta)
     acc = np.zeros_like(m)
     for v in views:
         acc += np.expm1(beta * (v - safe_m))
     with np.errstate(invalid="ignore", divide="ignore"):  # an all -inf window: log1p(-1)
         y = safe_m + np.log1p(acc / len(views)) / beta
-    return np.where(np.isinf(m), m, y)
+    return np.where(np.isinf(m), m, y).astype(_result_dtype(x_in), copy=False)
 
 
 def logsumexp_pool2d_backward(grad_output, x, kernel_size, stride=None, beta=1.0):
@@ -109,11 +138,9 @@ def logsumexp_pool2d_backward(grad_output, x, kernel_size, stride=None, beta=1.0
     ndarray of shape (..., H, W)
     """
     beta, x, geom, views, m, safe_m = _lse_parts(x, kernel_size, stride, beta)
-    g = check_grad_output(grad_output, m.shape, "logsumexp_pool2d").astype(x.dtype, copy=False)
-    weights = [np.exp(beta * (v - safe_m)) for v in views]
-    z = sum(weights[1:], weights[0].copy())
-    scale = g / z
-    return _spread(geom, [w * scale for w in weights], x.shape)
+    g = check_grad_output(grad_output, m.shape, "logsumexp_pool2d")
+    weights = _window_softmax(views, m, beta)
+    return _spread(geom, [w * g for w in weights], x.shape).astype(g.dtype, copy=False)
 
 
 def _spread(geom, contributions, x_shape):
@@ -125,12 +152,10 @@ def _spread(geom, contributions, x_shape):
 def _soft_parts(x, kernel_size, stride):
     x, geom = _prepare(x, kernel_size, stride)
     views = _views(x, geom)
-    m = _window_max(views)
-    safe_m = np.where(np.isfinite(m), m, 0)
-    weights = [np.exp(v - safe_m) for v in views]
-    z = sum(weights[1:], weights[0].copy())
-    weights = [w / z for w in weights]
-    y = sum((w * v for w, v in zip(weights, views)), np.zeros_like(m))
+    weights = _window_softmax(views, _window_max(views))
+    # w * v, but 0 where w is 0: an element at -inf has no weight, and 0 * -inf would be NaN
+    with np.errstate(invalid="ignore"):
+        y = sum((np.where(w > 0, w * v, 0) for w, v in zip(weights, views)), np.zeros_like(weights[0]))
     return x, geom, views, weights, y
 
 
@@ -146,7 +171,7 @@ def soft_pool2d(x, kernel_size, stride=None):
     -------
     ndarray of shape (..., H_out, W_out)
     """
-    return _soft_parts(x, kernel_size, stride)[-1]
+    return _soft_parts(x, kernel_size, stride)[-1].astype(_result_dtype(x), copy=False)
 
 
 def soft_pool2d_backward(grad_output, x, kernel_size, stride=None):
@@ -162,11 +187,16 @@ def soft_pool2d_backward(grad_output, x, kernel_size, stride=None):
     ndarray of shape (..., H, W)
     """
     x, geom, views, weights, y = _soft_parts(x, kernel_size, stride)
-    g = check_grad_output(grad_output, y.shape, "soft_pool2d").astype(x.dtype, copy=False)
-    return _spread(geom, [g * w * (1 + v - y) for w, v in zip(weights, views)], x.shape)
+    g = check_grad_output(grad_output, y.shape, "soft_pool2d")
+    # 1 + x_i - y, taken as 1 where x_i == y (so an infinite maximum does not give inf - inf)
+    with np.errstate(invalid="ignore"):
+        parts = [np.where(w > 0, g * w * np.where(v == y, 1, 1 + v - y), 0) for w, v in zip(weights, views)]
+    return _spread(geom, parts, x.shape).astype(g.dtype, copy=False)
 
 
 def _as_rng(rng) -> np.random.Generator:
+    if isinstance(rng, (bool, np.bool_)):
+        raise TypeError(f"rng must be None, an int seed, or a numpy Generator, got the bool {rng!r}.")
     if rng is None or isinstance(rng, (numbers.Integral, np.random.SeedSequence)):
         return np.random.default_rng(rng)
     if isinstance(rng, np.random.Generator):
@@ -198,9 +228,9 @@ def stochastic_pool2d(x, kernel_size, stride=None, rng=None):
     x = check_array(x)
     geom = pool_geometry(x.shape[-2:], kernel_size, stride, 0, 1, False)
     rng = _as_rng(rng)
-    if x.size and (np.isnan(x).any() or (x < 0).any()):
+    if x.size and (not np.isfinite(x).all() or (x < 0).any()):
         raise ValueError("stochastic_pool2d samples with probability proportional to the values, so they must be "
-                         "non-negative and not NaN; apply a ReLU first (np.maximum(x, 0)).")
+                         "non-negative and finite (no NaN or inf); apply a ReLU first (np.maximum(x, 0)).")
     views = _views(x.astype(np.float64, copy=False), geom)
     total = sum(views[1:], views[0].copy())
     target = rng.random(total.shape) * total
@@ -239,7 +269,5 @@ def stochastic_pool2d_backward(grad_output, x, indices, kernel_size, stride=None
     x = check_array(x)
     geom = pool_geometry(x.shape[-2:], kernel_size, stride, 0, 1, False)
     g = check_grad_output(grad_output, x.shape[:-2] + geom.out_shape, "stochastic_pool2d")
-    if g.dtype.kind != "f":
-        g = g.astype(np.float64)
     indices_to_codes(indices, geom, x.shape[:-2])  # checks that each index lies in its own window
     return route_indices(g, np.asarray(indices, dtype=np.int64), geom.in_shape)

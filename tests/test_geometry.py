@@ -71,6 +71,11 @@ X = np.zeros((4, 4))
     (lambda: pv.max_unpool2d(np.ones((2, 2)), np.zeros((2, 3), int), 2), ValueError, "indices has shape"),
     (lambda: pv.max_unpool2d(np.ones((2, 2)), np.zeros((2, 2)), 2), TypeError, "integer array"),
     (lambda: pv.max_unpool2d(np.ones((2, 2)), np.zeros((2, 2), int), 2, output_size=(9, 4)), ValueError, "output_size height 9"),
+    (lambda: pv.max_unpool2d(np.ones((2, 2)), np.zeros((2, 2), int), 2, output_size=4), TypeError, "tuple"),
+    (lambda: pv.output_size(4, 2, 0), ValueError, "stride must be at least 1"),
+    (lambda: pv.output_size(4, 0, 1), ValueError, "kernel must be at least 1"),
+    (lambda: pv.output_size(-3, 2, 1), ValueError, "length must be at least 0"),
+    (lambda: pv.output_size(4, 2.0, 1), TypeError, "kernel must be an int"),
 ])
 def test_bad_input_gets_a_clear_error(call, error, words):
     with pytest.raises(error, match=words):

@@ -60,3 +60,11 @@ def test_user_function_and_error_messages():
         pv.gradcheck(lambda z: z, x, backward=lambda g, z: g.ravel())
     with pytest.raises(ValueError, match="grad_output has shape"):
         pv.gradcheck(lambda z: z, x, grad_output=np.ones(2), backward=lambda g, z: g)
+
+
+def test_return_indices_and_all_tied_inputs():
+    x = np.random.default_rng(8).standard_normal((4, 4))
+    assert pv.gradcheck(partial(pv.max_pool2d, kernel_size=2, return_indices=True), x).passed
+    everything_tied = pv.gradcheck(partial(pv.max_pool2d, kernel_size=2), np.ones((4, 4)))
+    assert not everything_tied.passed  # nothing was compared, so nothing was shown
+    assert "nothing compared" in str(everything_tied)

@@ -95,3 +95,40 @@ def test_stochastic_pool_refuses_negative_or_nan():
         pv.stochastic_pool2d_backward(np.ones((1, 2)), np.ones((2, 4)), np.array([[0, 0]]), 2)
     with pytest.raises(TypeError, match="rng"):
         pv.stochastic_pool2d(np.ones((2, 2)), 2, rng="seed")
+
+
+def test_infinities_take_their_limits_without_warnings():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning from 0 * inf or inf / inf
+        x = np.array([[1.0, -np.inf], [0.0, 2.0]])
+        weights = np.exp([1.0, 0.0, 2.0]) / np.exp([1.0, 0.0, 2.0]).sum()
+        np.testing.assert_allclose(pv.soft_pool2d(x, 2).item(), weights @ [1.0, 0.0, 2.0])
+        assert pv.soft_pool2d(np.array([[1.0, np.inf], [0, 0]]), 2).item() == np.inf
+        assert pv.soft_pool2d(np.full((2, 2), -np.inf), 2).item() == -np.inf
+        g = np.ones((1, 1))
+        np.testing.assert_array_equal(pv.logsumexp_pool2d_backward(g, np.full((2, 2), -np.inf), 2), np.full((2, 2), 0.25))
+        np.testing.assert_array_equal(pv.logsumexp_pool2d_backward(g, np.array([[np.inf, 1.0], [np.inf, 0]]), 2),
+                                      [[0.5, 0], [0.5, 0]])
+        dx = pv.soft_pool2d_backward(g, x, 2)
+        assert np.isfinite(dx).all() and dx[0, 1] == 0
+
+
+def test_gradients_keep_grad_output_dtype_and_float16_is_summed_in_float32():
+    x32 = np.random.default_rng(9).standard_normal((4, 4)).astype(np.float32)
+    g64 = np.ones((2, 2))
+    for backward in (pv.soft_pool2d_backward, pv.logsumexp_pool2d_backward, pv.max_pool2d_backward,
+                     pv.avg_pool2d_backward):
+        assert backward(g64, x32, 2).dtype == np.float64, backward.__name__
+        assert backward(g64.astype(np.float32), x32.astype(np.float64), 2).dtype == np.float32, backward.__name__
+    big = np.full((2, 2), 60000, dtype=np.float16)  # the float16 sum (240000) would overflow to inf
+    assert pv.avg_pool2d(big, 2).item() == 60000 and pv.avg_pool2d(big, 2).dtype == np.float16
+    assert pv.soft_pool2d(big, 2).dtype == np.float16 and np.isfinite(pv.soft_pool2d(big, 2)).all()
+
+
+def test_stochastic_refuses_infinity_and_bool_seeds():
+    with pytest.raises(ValueError, match="finite"):
+        pv.stochastic_pool2d(np.array([[np.inf, 1.0], [1, 1]]), 2)
+    with pytest.raises(TypeError, match="bool"):
+        pv.stochastic_pool2d(np.ones((2, 2)), 2, rng=True)
