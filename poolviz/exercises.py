@@ -229,11 +229,12 @@ def _explain_array_mismatch(got, expected, label="the result") -> str:
 _NOT_IMPLEMENTED = "not implemented yet"
 
 
-def _run(exercise: str, fn, cases, label: str, how_to: str, post=None, validate=None) -> CheckResult:
+def _run(exercise: str, fn, cases, label: str, how_to: str, post=None, validate=None, compare=None) -> CheckResult:
     """Run ``fn`` on every case and explain each failure.
 
     ``post`` turns the raw answer into the value compared (e.g. the first item of a tuple);
-    ``validate(got, case)`` returns a message when the answer is of the wrong kind, else None.
+    ``validate(got, case)`` returns a message when the answer is of the wrong kind, else None;
+    ``compare(got, case)`` says whether the answer is right (default: it equals ``case.expected``).
     """
     if fn is None:
         return CheckResult(exercise, False, False, note=how_to)
@@ -265,7 +266,8 @@ def _run(exercise: str, fn, cases, label: str, how_to: str, post=None, validate=
             reports.append(CaseReport(case.name, "failed", "\n".join(detail)))
             continue
         wrong_kind = validate(got, case) if validate is not None else None
-        if wrong_kind is None and _same(got, case.expected):
+        right = compare(got, case) if compare is not None else _same(got, case.expected)
+        if wrong_kind is None and right:
             reports.append(CaseReport(case.name, "passed"))
             continue
         detail = inputs + [_block(f"expected {label}", case.expected), _block(f"got {label}", got)]
@@ -389,16 +391,16 @@ _TRANSPOSED = ("a transposed index: the gradient landed at (col, row) instead of
                "(H) and the first index of grad_output; columns with x.shape[1] (W).")
 _NOT_TIMES_G = ("each winner received 1 instead of the upstream gradient grad_output[oh, ow]: the chain rule "
                 "multiplies the local derivative (1 for the winner) by the gradient arriving from above.")
-_SKIP_LAST = ("an off-by-one in the output size: the last row/column of windows was never visited. "
-              "H_out = floor((H + 2*padding - kernel_size) / stride) + 1.")
+_SKIP_LAST = ("an off-by-one in the output size: your output has one row and one column of windows too few, so the "
+              "last windows were never visited. Count the window starts, the last one included.")
 _WRAPPED = ("negative index wrapped around: a padding position such as row -1 was read as x[-1, ...], the LAST row, "
             "and its value won the window. Padding positions must be skipped (treated as -inf): check "
             "0 <= r < H and 0 <= c < W before indexing x.")
 _STRIDE_1 = ("stride ignored: the windows were placed with stride 1 (window (oh, ow) starting at row oh, col ow). "
              "Window (oh, ow) starts at row oh*stride - padding, col ow*stride - padding.")
-_STRIDE_1_SHAPE = ("stride ignored: the output size and the windows were computed with stride = 1. "
-                   "H_out = floor((H + 2*padding - kernel_size) / stride) + 1, and window (oh, ow) starts at "
-                   "row oh*stride - padding, col ow*stride - padding.")
+_STRIDE_1_SHAPE = ("stride ignored: the output size and the windows were computed with stride = 1. Windows start "
+                   "every `stride` positions, so there are fewer of them than with stride 1; window (oh, ow) starts "
+                   "at row oh*stride - padding, col ow*stride - padding.")
 
 
 def _ints(rng, shape, low=-30, high=31):
@@ -443,7 +445,7 @@ def _max_backward_cases():
     add("a tie: two equal maxima, and an all-zero window (as after a ReLU)",
         [[2, 2, 0, 0], [1, 0, 0, 0]], 2, g=[[3.0, 7.0]])
     add("input size not divisible by the kernel (5x5, kernel 2)", _ints(rng, (5, 5)), 2,
-        on_error="an off-by-one in the output size: H_out = floor((5 - 2) / 2) + 1 = 2, so row 4 and column 4 "
+        on_error="an off-by-one in the output size: a window must fit inside the input, so row 4 and column 4 "
                  "belong to no window and receive 0.")
     peak = _ints(rng, (4, 4), -40, -20)
     peak[1, 2] = 9.0
@@ -507,8 +509,8 @@ def _max_forward_cases():
             _WRAPPED: _max_forward_variant(x, k, **v, wrap=True),
             _STRIDE_1: _max_forward_variant(x, k, **v, place_stride=1),
             _STRIDE_1_SHAPE: _max_forward_variant(x, k, stride=1, padding=v["padding"]),
-            "an off-by-one in the output size: one window too many per axis (ceil instead of floor?). "
-            "H_out = floor((H + 2*padding - kernel_size) / stride) + 1.":
+            "an off-by-one in the output size: one window too many per axis. You rounded the division up (or "
+            "counted a start whose window runs past the end); windows must fit inside the padded input.":
                 _max_forward_variant(x, k, **v, Ho=Ho + 1, Wo=Wo + 1) if kw.get("padding", 0) == 0 else None,
         }
         if x.shape[0] == x.shape[1]:
@@ -527,7 +529,8 @@ def _max_forward_cases():
     add("2x2 windows on a 4x6 input (H != W)", _ints(rng, (4, 6)), 2,
         on_error="a transposed index: rows go with x.shape[0] (H), columns with x.shape[1] (W).")
     add("input size not divisible by the kernel (5x5, kernel 2)", _ints(rng, (5, 5)), 2,
-        on_error="an off-by-one in the output size: H_out = floor((5 - 2) / 2) + 1 = 2.")
+        on_error="an off-by-one in the output size: a window must fit inside the input, so the last row and "
+                 "column start no window.")
     add("overlapping windows (kernel 3, stride 1)", _ints(rng, (4, 5)), 3, stride=1)
     add("padding 1 with an all-negative input (kernel 3, stride 2)", _largest_last(-1.0 - _ints(rng, (4, 4), 0, 20)),
         3, stride=2, padding=1, on_error=padded_on_error())
@@ -577,7 +580,8 @@ def _avg_backward_cases():
     add("2x2 windows on a 4x6 input (H != W)", _ints(rng, (4, 6)), 2,
         on_error="a transposed index: rows go with x.shape[0] (H), columns with x.shape[1] (W).")
     add("input size not divisible by the kernel (5x5, kernel 2)", _ints(rng, (5, 5)), 2,
-        on_error="an off-by-one in the output size: H_out = floor((5 - 2) / 2) + 1 = 2.")
+        on_error="an off-by-one in the output size: a window must fit inside the input, so the last row and "
+                 "column start no window.")
     add("overlapping windows (kernel 3, stride 1)", _ints(rng, (4, 4)), 3, stride=1)
     add("padding 1 (kernel 3, stride 2), zero padding counted in the divisor", _ints(rng, (4, 4)), 3,
         stride=2, padding=1,
@@ -603,7 +607,7 @@ def _output_size_cases():
         (5, 2, 2, 0, 1, False, "a remainder that fits no window is dropped"),
         (7, 3, 1, 0, 1, False, "overlapping windows (stride 1)"),
         (6, 5, 1, 2, 1, False, "padding on both sides"),
-        (8, 3, 1, 0, 2, False, "dilation 2: the window spans d*(k-1)+1 = 5"),
+        (8, 3, 1, 0, 2, False, "dilation 2: the window's elements are 2 apart"),
         (5, 2, 2, 0, 1, True, "ceil_mode keeps a last, partial window"),
         (5, 3, 3, 1, 1, True, "ceil_mode: a window that would start in the right padding is dropped"),
     ]
@@ -619,14 +623,15 @@ def _output_size_cases():
             mistakes["ceil_mode without its rule: the last window must start inside the input or the left padding "
                      "(start < L + padding), otherwise it is dropped."] = -(-num // s) + 1
         mistakes |= {
-            "the +1 is missing: windows start at 0, s, 2s, ... up to the last start L + 2p - span, "
-            "so there are floor((L + 2p - span) / s) + 1 of them.": (-(-num // s) if ceil else num // s),
-            "dilation ignored: a dilated window spans d*(k-1) + 1 inputs, not k.": (L + 2 * p - k) // s + 1,
-            "padding counted once: it is added on both sides, 2*padding.": (L + p - span) // s + 1,
+            "the +1 is missing: your output has one window too few. Count the window starts, the first one "
+            "(at 0) and the last one included.": (-(-num // s) if ceil else num // s),
+            "dilation ignored: a dilated window's elements are `dilation` apart, so it covers more of the input "
+            "than kernel_size positions.": (L + 2 * p - k) // s + 1,
+            "padding counted once: the input is padded on both sides.": (L + p - span) // s + 1,
         }
         if not ceil:
-            mistakes["rounded up instead of down: a partial window at the end is dropped unless "
-                     "ceil_mode=True."] = -(-num // s) + 1
+            mistakes["rounded up instead of down: windows must fit inside the padded input, so a partial window "
+                     "at the end is dropped unless ceil_mode=True."] = -(-num // s) + 1
         name = f"L={L}, kernel {k}, stride {s}" + "".join(f", {key}={val}" for key, val in kw.items()) + f": {what}"
         show = {"L": L, "kernel_size": k, "stride": s, **kw}
         cases.append(_Case(name, (L, k, s), kw, output_size(L, k, s, p, d, ceil), mistakes, "", show))
@@ -643,8 +648,7 @@ def _count_of_windows(got, case):
                     f"must be made of ints: np.zeros(({float(got)!r}, 2)) raises TypeError). Use floor division "
                     f"`//` rather than `/`.")
         return (f"you returned {float(got)!r}, a fraction: a count of windows is a whole number. "
-                f"`/` divides exactly; use floor division `//` to drop the partial window at the end "
-                f"(floor((L + 2*padding - span) / stride) + 1 is `(L + 2*padding - span) // stride + 1`).")
+                f"`/` divides exactly; use floor division `//`, which drops the partial window at the end.")
     if isinstance(got, (str, bytes)):
         return f"you returned a {type(got).__name__} ({got!r}): text, not a number. Return an int."
     if got is None:
@@ -684,6 +688,48 @@ def _not_a_pair(got) -> str:
     return f"you returned {got!r}: return a pair of two numbers (da, db), e.g. `return 1.0, 0.0`."
 
 
+class _AnySubgradient:
+    """The expected answer at a tie: any subgradient, shown in words."""
+
+    def __repr__(self) -> str:
+        return "any (t, 1 - t) with 0 <= t <= 1"
+
+
+def _max_derivative_cases():
+    swap = "(da, db) are swapped: d max(a, b)/da is 1 when a is the larger one."
+    values = "you returned values, not derivatives: the derivative of max(a, b) with respect to a is 1 or 0."
+    cases = []
+    for a, b, expected in [(3.0, 1.0, (1.0, 0.0)), (-2.0, 0.5, (0.0, 1.0)), (1e-9, 0.0, (1.0, 0.0)),
+                           (-5.0, -4.0, (0.0, 1.0))]:
+        mistakes = {swap: expected[::-1], values: (a, b),
+                    values.replace("values,", "max(a, b) twice,"): (max(a, b), max(a, b))}
+        cases.append(_Case(f"max({a:g}, {b:g})", (a, b), {}, expected, mistakes, "", {"a": a, "b": b}))
+    cases.append(_Case("max(2, 2): a tie", (2.0, 2.0), {}, _AnySubgradient(), {}, "", {"a": 2.0, "b": 2.0}))
+    return cases
+
+
+def _is_subgradient(da, db) -> bool:
+    return 0 <= da <= 1 and 0 <= db <= 1 and math.isclose(da + db, 1.0)
+
+
+def _derivative_pair_problem(got, case):
+    """Why ``got`` cannot be the answer: not a pair, or (at the tie) not a subgradient; None if it may be."""
+    pair = _pair(got)
+    if pair is None:
+        return _not_a_pair(got)
+    if isinstance(case.expected, _AnySubgradient) and not _is_subgradient(*pair):
+        return ("both tied inputs received the full derivative: but increasing both a and b by h increases max "
+                "by h, not 2h, so da + db must be 1." if sum(pair) > 1 else
+                "the derivatives must add up to 1 (moving both inputs by h moves max by h), each in [0, 1].")
+    return None
+
+
+def _derivative_matches(got, case) -> bool:
+    if isinstance(case.expected, _AnySubgradient):  # _derivative_pair_problem has checked it already
+        return True
+    return _same(_pair(got), case.expected)
+
+
 def check_max_derivative(fn) -> CheckResult:
     """Check ``fn(a, b) -> (dmax/da, dmax/db)`` for ``max(a, b)`` of two floats.
 
@@ -691,52 +737,5 @@ def check_max_derivative(fn) -> CheckResult:
     any subgradient ``(t, 1 - t)`` with ``0 <= t <= 1`` is accepted ((1, 0), first wins, is PyTorch's
     max-pool rule; (0.5, 0.5) is what central differences give); the two must add up to 1.
     """
-    if fn is None:
-        return CheckResult("check_max_derivative", False, False, note=_STUB)
-    reports = []
-    not_implemented = 0
-    cases = [(3.0, 1.0, (1.0, 0.0)), (-2.0, 0.5, (0.0, 1.0)), (1e-9, 0.0, (1.0, 0.0)), (-5.0, -4.0, (0.0, 1.0)),
-             (2.0, 2.0, None)]
-    swap = "(da, db) are swapped: d max(a, b)/da is 1 when a is the larger one."
-    values = "you returned values, not derivatives: the derivative of max(a, b) with respect to a is 1 or 0."
-    for a, b, expected in cases:
-        name = f"max({a:g}, {b:g})" + (": a tie" if expected is None else "")
-        try:
-            got = fn(a, b)
-        except NotImplementedError:
-            not_implemented += 1
-            reports.append(CaseReport(name, "failed", f"your function raised NotImplementedError for "
-                                                      f"a={a:g}, b={b:g}: {_NOT_IMPLEMENTED}"))
-            continue
-        except Exception as exc:
-            reports.append(CaseReport(name, "failed", f"your function raised {type(exc).__name__}: {exc}"))
-            continue
-        pair = _pair(got)
-        if pair is None:
-            reports.append(CaseReport(name, "failed", f"got {got!r}\nlikely cause: {_not_a_pair(got)}"))
-            continue
-        da, db = pair
-        if expected is None:  # the tie: any subgradient (t, 1 - t) with t in [0, 1]
-            if 0 <= da <= 1 and 0 <= db <= 1 and math.isclose(da + db, 1.0):
-                reports.append(CaseReport(name, "passed"))
-            else:
-                why = ("both tied inputs received the full derivative: but increasing both a and b by h increases "
-                       "max by h, not 2h, so da + db must be 1." if da + db > 1 else
-                       "the derivatives must add up to 1 (moving both inputs by h moves max by h), each in [0, 1].")
-                reports.append(CaseReport(name, "failed", f"got (da, db) = ({da:g}, {db:g})\nlikely cause: {why}"))
-            continue
-        if _same(pair, expected):
-            reports.append(CaseReport(name, "passed"))
-            continue
-        detail = [f"expected (da, db) = {expected}", f"got {got!r}"]
-        if _same(pair, expected[::-1]):
-            detail.append("likely cause: " + swap)
-        elif _same(pair, (a, b)) or _same(pair, (max(a, b), max(a, b))):
-            detail.append("likely cause: " + values)
-        reports.append(CaseReport(name, "failed", "\n".join(detail)))
-    if not_implemented == len(reports):
-        return CheckResult("check_max_derivative", False, False, note=_STUB)
-    passed = all(r.status == "passed" for r in reports)
-    note = (f"{not_implemented} case(s) raised NotImplementedError (not implemented yet); the other cases were "
-            f"checked." if not_implemented else "")
-    return CheckResult("check_max_derivative", passed, True, reports, note)
+    return _run("check_max_derivative", fn, _max_derivative_cases(), "(da, db)", _STUB,
+                validate=_derivative_pair_problem, compare=_derivative_matches)

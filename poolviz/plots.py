@@ -34,6 +34,8 @@ from .geometry import check_array, pool_geometry
 from .routing import (
     OP_LABELS,
     TIE_POLICIES,
+    format_value,
+    gradient_sum_check,
     jacobian,
     op_name,
     route_counts,
@@ -44,8 +46,9 @@ from .routing import (
 __all__ = [
     "GRAD_CMAP",
     "INPUT_CMAP",
+    "OKABE_ITO",
+    "SELECT_COLOR",
     "SIGNED_CMAP",
-    "format_value",
     "grad_norm",
     "plot_jacobian",
     "plot_pooling_comparison",
@@ -54,7 +57,6 @@ __all__ = [
     "plot_tie_policies",
     "plot_window_steps",
     "plot_windows",
-    "tie_policy_gradients",
 ]
 
 INPUT_CMAP = "cividis"  # CVD-safe by design, monotonic luminance (greyscale keeps the order)
@@ -74,20 +76,6 @@ def _new_axes(nrows=1, ncols=1, figsize=None, **subplot_kw):
     fig = Figure(figsize=figsize, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, subplot_kw=subplot_kw)
     return axes
-
-
-def format_value(v) -> str:
-    """Short cell label: integers without decimals, else two decimals (or one significant digit if tiny)."""
-    v = float(v)
-    if not np.isfinite(v):
-        return "-inf" if v == -np.inf else ("inf" if v > 0 else "nan")
-    if v == 0:
-        return "0"
-    if abs(v - round(v)) < 1e-9 and abs(v) < 1e4:
-        return str(int(round(v)))
-    if abs(v) < 0.005:
-        return f"{v:.0e}".replace("e-0", "e-")
-    return f"{v:.2f}"
 
 
 def _text_color(cmap, norm, v) -> str:
@@ -156,15 +144,15 @@ def _grid_style(ax, H, W, *, row0=0, col0=0, title=None):
         ax.set_title(title, fontsize=9)
 
 
-def _window_rects(geom, inset_cycle=True):
-    """Outline segments (bounding boxes) of every window, with a small inset so overlapping ones separate."""
+def _window_rects(geom):
+    """Bounding box ``(top, left, height, width, k)`` of every window, row-major, inset by colour ``k`` (0-3,
+    alternating along rows and columns) so overlapping outlines separate."""
     rects = []
     for oh, r0 in enumerate(geom.h.starts):
         for ow, c0 in enumerate(geom.w.starts):
             k = (oh % 2) * 2 + ow % 2
-            inset = 0.06 + 0.07 * k if inset_cycle else 0.06
-            rects.append((oh, ow, r0 - 0.5 + inset, c0 - 0.5 + inset,
-                          geom.h.span - 2 * inset, geom.w.span - 2 * inset, k))
+            inset = 0.06 + 0.07 * k
+            rects.append((r0 - 0.5 + inset, c0 - 0.5 + inset, geom.h.span - 2 * inset, geom.w.span - 2 * inset, k))
     return rects
 
 
@@ -224,7 +212,7 @@ def plot_windows(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=F
         for t in ax.texts:
             t.set_zorder(3)
     segments, seg_colors = [], []
-    for oh, ow, y0, x0, h, w, k in _window_rects(geom):
+    for y0, x0, h, w, k in _window_rects(geom):
         segments += _rect_segments(y0, x0, h, w)
         seg_colors += [OKABE_ITO[k]] * 4
     ax.add_collection(LineCollection(segments, colors=seg_colors, linewidths=1.2, zorder=4))
@@ -273,6 +261,8 @@ def plot_routed_gradient(dx, counts=None, *, ax=None, vmax=None):
     Returns
     -------
     matplotlib Axes
+        The heatmap's Axes. Its colorbar is added to the same figure (``ax.figure``), beside ``ax``; it is
+        not returned.
     """
     dx = np.asarray(dx, dtype=float)
     if dx.ndim != 2:
@@ -322,14 +312,20 @@ def plot_pooling_comparison(x, kernel_size, stride=None, *, beta=1.0, grad_outpu
     Returns
     -------
     list of 3 matplotlib Axes
+        The three heatmaps' Axes. The shared colorbar is added to their figure (``axes[0].figure``), to the
+        right of all three; it is not returned.
     """
+    x = check_array(x)
+    if x.ndim != 2:
+        raise ValueError(f"plot_pooling_comparison draws a single 2-d input of shape (H, W), got shape {x.shape}.")
+    if axes is not None:
+        axes = list(axes)
+        if len(axes) != 3:
+            raise ValueError(f"plot_pooling_comparison draws 3 panels; got {len(axes)} axes.")
     runs = [run_pool(op, x, kernel_size, stride, grad_output=grad_output, **kw)
             for op, kw in (("max", {}), ("avg", {}), ("lse", {"beta": beta}))]
     if axes is None:
         axes = list(_new_axes(1, 3, figsize=(9.6, 3.4))[0])
-    axes = list(axes)
-    if len(axes) != 3:
-        raise ValueError(f"plot_pooling_comparison draws 3 panels; got {len(axes)} axes.")
     cmap, norm = grad_norm(*(r.dx for r in runs))
     titles = ["max: all to the winner", "average: 1/k^2 to each", f"LogSumExp, beta={beta:g}: softmax weights"]
     im = None
@@ -360,6 +356,8 @@ def plot_jacobian(op, x, kernel_size, stride=None, *, ax=None, **options):
     Returns
     -------
     matplotlib Axes
+        The matrix's Axes. Its colorbar is added to the same figure (``ax.figure``), beside ``ax``; it is
+        not returned.
     """
     J = jacobian(op, x, kernel_size, stride, **options)
     if ax is None:
@@ -427,7 +425,9 @@ def plot_tie_policies(x, kernel_size, stride=None, *, grad_output=None, axes=Non
     """Max pooling's input gradient under three tie rules, with each gradient's sum against the upstream sum.
 
     ``"first"`` (PyTorch, TensorFlow CPU) and ``"split"`` (a valid subgradient) hand back exactly the upstream
-    gradient; ``"all"`` (full gradient to every tied maximum) hands back more, which is why it is wrong.
+    gradient; ``"all"`` (full gradient to every tied maximum) hands back a different amount (more, or less when
+    the upstream gradient is negative), which is why it is wrong. The check is
+    :func:`poolviz.routing.gradient_sum_check`.
 
     Parameters
     ----------
@@ -442,26 +442,32 @@ def plot_tie_policies(x, kernel_size, stride=None, *, grad_output=None, axes=Non
     Returns
     -------
     list of 3 matplotlib Axes
+        The three heatmaps' Axes. The shared colorbar is added to their figure (``axes[0].figure``), to the
+        right of all three; it is not returned.
+
+    Raises
+    ------
+    ValueError
+        Invalid pooling arguments, or a window that contains NaN (a tie rule has nothing to compare).
     """
+    if axes is not None:
+        axes = list(axes)
+        if len(axes) != 3:
+            raise ValueError(f"plot_tie_policies draws 3 panels; got {len(axes)} axes.")
     dxs = [tie_policy_gradients(x, kernel_size, stride, p, grad_output, **options) for p in TIE_POLICIES]
     geom = pool_geometry(np.shape(x), kernel_size, stride, options.get("padding", 0), options.get("dilation", 1),
                          options.get("ceil_mode", False))
-    upstream = float(np.sum(np.ones(geom.out_shape) if grad_output is None else grad_output))
+    upstream = np.ones(geom.out_shape) if grad_output is None else grad_output
     if axes is None:
         axes = list(_new_axes(1, 3, figsize=(9.6, 3.6))[0])
-    axes = list(axes)
-    if len(axes) != 3:
-        raise ValueError(f"plot_tie_policies draws 3 panels; got {len(axes)} axes.")
     cmap, norm = grad_norm(*dxs)
     names = {"first": "first maximum (PyTorch)", "split": "split among ties", "all": "all ties get it all"}
     im = None
     for ax, policy, dx in zip(axes, TIE_POLICIES, dxs):
         im, _ = _heatmap(ax, dx, cmap, norm)
-        total = float(dx.sum())
-        ok = bool(np.isclose(total, upstream))
-        verdict = (f"= upstream {format_value(upstream)}" if ok
-                   else f"> upstream {format_value(upstream)}: WRONG")
-        _grid_style(ax, *dx.shape, title=f"{names[policy]}\nsum dx = {format_value(total)} {verdict}")
+        text, ok = gradient_sum_check(dx, upstream)
+        verdict = text.replace(": ", ":\n")  # "not a gradient" on a line of its own: the panel is narrow
+        _grid_style(ax, *dx.shape, title=f"{names[policy]}\n{verdict}")
         if not ok:
             ax.title.set_color(SELECT_COLOR)
     axes[0].figure.colorbar(im, ax=axes, shrink=0.8)
@@ -469,7 +475,10 @@ def plot_tie_policies(x, kernel_size, stride=None, *, grad_output=None, axes=Non
 
 
 def plot_route_counts(op, x, kernel_size, stride=None, *, ax=None, grad_output=None, **options):
-    """Convenience: run ``op``'s backward and draw :func:`plot_routed_gradient` with the window counts."""
+    """Convenience: run ``op``'s backward and draw :func:`plot_routed_gradient` with the window counts.
+
+    Returns the heatmap's Axes; as there, its colorbar is added to the same figure and not returned.
+    """
     run = run_pool(op, x, kernel_size, stride, grad_output=grad_output, **options)
     counts = route_counts(op, x, kernel_size, stride, **options)
     return plot_routed_gradient(run.dx, counts, ax=ax)

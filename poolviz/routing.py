@@ -1,5 +1,8 @@
 """Where the error signal goes: one entry point over every pooling op, Jacobians, and tie policies.
 
+Also the words the pictures use for what they show: :func:`format_value` (a number in a cell or title)
+and :func:`gradient_sum_check` (a gradient's sum against the upstream sum).
+
 numpy-only (no matplotlib): the pictures in :mod:`poolviz.plots` and :mod:`poolviz.widgets` draw
 what these functions compute, and tests check them against the ops.
 
@@ -10,6 +13,7 @@ Each op accepts only the options its PyTorch counterpart has; asking for one it 
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,12 +21,16 @@ import numpy as np
 from . import avg_pool as _avg
 from . import max_pool as _max
 from . import smooth_pool as _smooth
+from ._windows import indices_to_codes
 from .geometry import check_array, pool_geometry
 
 __all__ = [
     "OP_LABELS",
     "PoolRun",
+    "TIE_POLICIES",
     "contributions",
+    "format_value",
+    "gradient_sum_check",
     "jacobian",
     "op_name",
     "op_options",
@@ -76,6 +84,9 @@ def op_options(op) -> dict:
     return dict(_OPTIONS[op_name(op)])
 
 
+_KNOWN_OPTIONS = sorted({key for opts in _OPTIONS.values() for key in opts})
+
+
 def _split_options(name: str, options: dict) -> dict:
     allowed = _OPTIONS[name]
     chosen = dict(allowed)
@@ -83,6 +94,11 @@ def _split_options(name: str, options: dict) -> dict:
         if key in allowed:
             chosen[key] = value
             continue
+        if key not in _KNOWN_OPTIONS:  # a typo such as paddin=None must not pass silently
+            close = difflib.get_close_matches(key, _KNOWN_OPTIONS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"{key!r} is not an option of any pooling op{hint}; options "
+                             f"{OP_LABELS[name]} takes: {', '.join(allowed) or 'only kernel_size and stride'}.")
         neutral = {"padding": 0, "dilation": 1, "ceil_mode": False}.get(key, object())
         if value is None or (not isinstance(value, (tuple, list)) and value == neutral):
             continue  # a neutral setting of an option the op lacks is harmless
@@ -165,8 +181,11 @@ def run_pool(op, x, kernel_size, stride=None, *, grad_output=None, **options) ->
         if o["indices"] is None:
             y, indices = _smooth.stochastic_pool2d(x, kernel_size, stride, o["rng"])
         else:
+            x = check_array(x)
             indices = np.asarray(o["indices"])
-            flat = check_array(x).reshape(np.shape(x)[:-2] + (-1,))
+            # the backward's own checks, before gathering: a bad index must not escape as a raw IndexError
+            indices_to_codes(indices, pool_geometry(x.shape[-2:], kernel_size, stride, 0, 1, False), x.shape[:-2])
+            flat = x.reshape(x.shape[:-2] + (-1,))
             y = np.take_along_axis(flat, indices.reshape(indices.shape[:-2] + (-1,)), axis=-1).reshape(indices.shape)
         back = lambda g: _smooth.stochastic_pool2d_backward(g, x, indices, kernel_size, stride)  # noqa: E731
     g = np.ones(np.shape(y)) if grad_output is None else np.asarray(grad_output)
@@ -245,7 +264,62 @@ def sparsity(dx) -> float:
     return float(np.count_nonzero(dx)) / dx.size if dx.size else 0.0
 
 
+def format_value(v) -> str:
+    """Short text for a number in a cell or a title.
+
+    Integers without decimals (``"3"``), else two decimals (``"0.33"``); tiny values with one significant
+    digit (``"1e-4"``); large ones (``|v| >= 1e4``) with three significant digits (``"1e+05"``), so a
+    label stays narrow enough for its cell.
+    """
+    v = float(v)
+    if not np.isfinite(v):
+        return "-inf" if v == -np.inf else ("inf" if v > 0 else "nan")
+    if v == 0:
+        return "0"
+    if abs(v) >= 1e4:
+        return f"{v:.3g}"
+    if abs(v - round(v)) < 1e-9:
+        return str(int(round(v)))
+    if abs(v) < 0.005:
+        return f"{v:.0e}".replace("e-0", "e-")
+    return f"{v:.2f}"
+
+
+def gradient_sum_check(dx, grad_output) -> tuple[str, bool]:
+    """Compare the gradient's sum with the upstream sum; say whether a max-pooling ``dx`` can be a gradient.
+
+    Max pooling hands each window's gradient back whole (first maximum) or in equal shares (split among
+    tied maxima), so ``dx.sum()`` equals ``grad_output.sum()``. Any other sum, larger or smaller (with a
+    negative upstream gradient, giving every tied maximum the full gradient makes the sum *smaller*),
+    means the rule is wrong. Use it for max pooling only: average pooling with padding legitimately
+    hands back less (the padding's share is dropped).
+
+    Parameters
+    ----------
+    dx : array_like of shape (..., H, W)
+    grad_output : array_like of shape (..., H_out, W_out)
+
+    Returns
+    -------
+    text : str
+        ``"sum of dx = 1 = upstream 1"``, or ``"sum of dx = 4 > upstream 1: not a gradient"`` (``<`` when
+        the sum falls short).
+    is_gradient : bool
+        Whether the two sums agree (up to float rounding).
+    """
+    a, b = float(np.sum(dx)), float(np.sum(grad_output))
+    fa, fb = format_value(a), format_value(b)
+    if np.isclose(a, b):
+        return f"sum of dx = {fa} = upstream {fb}", True
+    return f"sum of dx = {fa} {'>' if a > b else '<'} upstream {fb}: not a gradient", False
+
+
+#: Max pooling's rules for a tied maximum: "first" (PyTorch), "split" (a subgradient), "all" (wrong).
 TIE_POLICIES = ("first", "split", "all")
+
+_NAN_IN_WINDOW = ("window {where} contains NaN: tie rules compare values; a window with NaN has no tie to break: "
+                  "max pooling propagates NaN (its index points at the last NaN). Use poolviz.max_pool2d_backward "
+                  "for the op itself.")
 
 
 def tie_policy_gradients(x, kernel_size, stride=None, policy="first", grad_output=None, padding=0, dilation=1,
@@ -270,6 +344,12 @@ def tie_policy_gradients(x, kernel_size, stride=None, policy="first", grad_outpu
     Returns
     -------
     ndarray of shape (H, W)
+
+    Raises
+    ------
+    ValueError
+        For an unknown policy, or a window that contains NaN (NaN equals nothing, not even itself, so a
+        tie rule has nothing to compare; max pooling itself propagates the NaN).
     """
     if policy not in TIE_POLICIES:
         raise ValueError(f"policy must be one of {', '.join(map(repr, TIE_POLICIES))}, got {policy!r}.")
@@ -287,6 +367,8 @@ def tie_policy_gradients(x, kernel_size, stride=None, policy="first", grad_outpu
         for ow in range(geom.w.out):
             # window members in row-major order (the order that decides "first"); padding is never a maximum
             members = [(r, c) for r in rows[oh] for c in cols[ow] if 0 <= r < H and 0 <= c < W]
+            if any(np.isnan(x[rc]) for rc in members):
+                raise ValueError(_NAN_IN_WINDOW.format(where=(oh, ow)))
             best = max(x[r, c] for r, c in members)
             tied = [(r, c) for r, c in members if x[r, c] == best]
             if policy == "first":
@@ -319,6 +401,11 @@ def tie_policy_contributions(x, kernel_size, stride=None, policy="first", grad_o
         maximum (``"first"``), ``grad_output[k] / t`` at each of the ``t`` tied maxima (``"split"``), or
         ``grad_output[k]`` at each of them (``"all"``). The rows sum to :func:`tie_policy_gradients`
         (up to float rounding).
+
+    Raises
+    ------
+    ValueError
+        As in :func:`tie_policy_gradients` (a window with NaN has no tie to break).
     """
     if policy not in TIE_POLICIES:
         raise ValueError(f"policy must be one of {', '.join(map(repr, TIE_POLICIES))}, got {policy!r}.")
@@ -337,12 +424,18 @@ def tie_policy_contributions(x, kernel_size, stride=None, policy="first", grad_o
     inside = (r >= 0) & (r < H) & (c >= 0) & (c < W)
     r, c = np.broadcast_arrays(r, c)
     vals = np.where(inside, x[np.clip(r, 0, H - 1), np.clip(c, 0, W - 1)], -np.inf)
+    nan = np.isnan(vals).any(axis=(2, 3))
+    if nan.any():  # NaN == NaN is False: nothing would count as tied, and "split" would divide by zero
+        raise ValueError(_NAN_IN_WINDOW.format(where=tuple(int(v) for v in np.argwhere(nan)[0])))
     tied = inside & (vals == vals.max(axis=(2, 3), keepdims=True))
     if policy == "first":  # argmax of a boolean is its first True: row-major window order, as in the loop
         flat = tied.reshape(Ho, Wo, -1)
         first = np.zeros_like(flat)
         np.put_along_axis(first, flat.argmax(axis=-1)[..., None], True, axis=-1)
-        tied = first.reshape(tied.shape)
+        tied = first.reshape(tied.shape) & tied  # argmax of an all-False window would pick slot 0
+    # every window has a real maximum (pool_geometry refuses all-padding windows), and padding is never chosen:
+    # a padding slot at row or column -1 would wrap to the last input
+    assert tied.any(axis=(2, 3)).all() and not (tied & ~inside).any(), "a window chose a padding slot"
     share = g / tied.sum(axis=(2, 3)) if policy == "split" else g
     oh, ow, i, j = np.nonzero(tied)
     out = np.zeros((Ho, Wo, H, W))

@@ -42,9 +42,9 @@ from PIL import Image as PILImage
 
 from .data import example_input
 from .geometry import pool_geometry
-from .plots import GRAD_CMAP, INPUT_CMAP, OKABE_ITO, SELECT_COLOR, SIGNED_CMAP, format_value
-from .routing import (OP_LABELS, TIE_POLICIES, contributions, op_name, op_options, run_pool, sparsity,
-                      tie_policy_contributions)
+from .plots import GRAD_CMAP, INPUT_CMAP, OKABE_ITO, SELECT_COLOR, SIGNED_CMAP
+from .routing import (OP_LABELS, TIE_POLICIES, contributions, format_value, gradient_sum_check, op_name, op_options,
+                      run_pool, sparsity, tie_policy_contributions)
 
 __all__ = ["PoolExplorer", "explore", "parse_matrix", "static_explorer"]
 
@@ -117,8 +117,23 @@ def _label_bitmap(text: str, px: int) -> tuple[np.ndarray, int]:
 
 @lru_cache(maxsize=16)
 def _digit_height(px: int) -> int:
-    img, base = _label_bitmap("0", px)
-    return base
+    return _label_bitmap("0", px)[1]
+
+
+def _abs_max(a) -> float:
+    """The largest finite ``|a|`` (0 if none): a NaN must not spoil a colour scale."""
+    a = np.abs(np.asarray(a, dtype=float))
+    a = a[np.isfinite(a)]
+    return float(a.max()) if a.size else 0.0
+
+
+def _value_norm(x) -> mcolors.Normalize:
+    """The colour scale of the input values: their finite range (a NaN, which max pooling propagates, must not
+    turn every cell the same colour)."""
+    finite = np.asarray(x, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    return mcolors.Normalize(lo, hi if hi > lo else lo + 1)
 
 
 def _cell_rgb(values, cmap, norm):
@@ -126,25 +141,28 @@ def _cell_rgb(values, cmap, norm):
     return (rgba[..., :3] * 255).round().astype(np.uint8)
 
 
-def compose_heatmap(values, cmap, norm, cell: int, *, labels=True, font_px=None, fill=None) -> np.ndarray:
+def _compose_heatmap(values, cmap, norm, cell: int, *, labels=True, font_px=None, blank=None,
+                     fill=None) -> np.ndarray:
     """An (H*cell, W*cell, 3) uint8 picture of ``values`` with each value printed in its cell.
 
-    ``fill`` is an optional (H, W, 3) uint8 override for non-finite cells (padding). Labels that do not
-    fit their cell are left out.
+    ``blank`` is an optional (H, W) boolean mask of cells that hold no value (padding): they are drawn in
+    the colours of ``fill`` (H, W, 3) uint8, without a label. Other non-finite values (a NaN in the data)
+    are drawn white, labelled "nan" or "inf". Labels that do not fit their cell are left out.
     """
     values = np.asarray(values, dtype=float)
     H, W = values.shape
     rgb = _cell_rgb(values, cmap, norm)
-    bad = ~np.isfinite(values)
+    blank = np.zeros((H, W), dtype=bool) if blank is None else np.asarray(blank, dtype=bool)
+    rgb[~np.isfinite(values)] = 255
     if fill is not None:
-        rgb[bad] = fill[bad]
+        rgb[blank] = fill[blank]
     pic = np.repeat(np.repeat(rgb, cell, axis=0), cell, axis=1)
     if cell >= 4:  # thin white cell borders, like the static plots' grid
         pic[::cell, :] = 255
         pic[:, ::cell] = 255
     if not labels or cell < 12:
         return pic
-    texts = [format_value(v) if ok else "" for v, ok in zip(values.ravel(), ~bad.ravel())]
+    texts = ["" if b else format_value(v) for v, b in zip(values.ravel(), blank.ravel())]
     px = font_px or max(6, min(12, int(cell * 0.32)))
     widest = max(texts, key=len)
     while px > 6 and _label_bitmap(widest, px)[0].shape[1] > cell - 3:
@@ -320,17 +338,13 @@ def _matrix_text(x) -> str:
 def _sum_check(op, dx, grad_output) -> tuple[str, bool]:
     """The gradient's sum against the upstream sum, as text, and whether ``dx`` is a gradient at all.
 
-    Max pooling hands each window's gradient back whole (first maximum) or in equal shares (split), so
-    ``dx.sum()`` equals ``grad_output.sum()``; giving every tied maximum the full gradient hands back more.
-    Other ops are only reported (average pooling with padding legitimately loses the padding's share).
+    For max pooling, :func:`poolviz.routing.gradient_sum_check`. Other ops are only reported (average
+    pooling with padding legitimately loses the padding's share).
     """
-    a, b = float(np.sum(dx)), float(np.sum(grad_output))
-    fa, fb = format_value(a), format_value(b)
-    if op != "max":
-        return f"sum of dx = {fa}, sum of upstream gradient = {fb}", True
-    if np.isclose(a, b):
-        return f"sum of dx = {fa} = upstream {fb}", True
-    return f"sum of dx = {fa} {'>' if a > b else '<'} upstream {fb}: not a gradient", False
+    if op == "max":
+        return gradient_sum_check(dx, grad_output)
+    dx_sum, upstream = format_value(np.sum(dx)), format_value(np.sum(grad_output))
+    return f"sum of dx = {dx_sum}, sum of upstream gradient = {upstream}", True
 
 
 class _Scene:
@@ -385,8 +399,9 @@ class _Scene:
         if policy not in TIE_POLICIES:
             raise ValueError(f"tie_policy must be one of {', '.join(map(repr, TIE_POLICIES))}, got {policy!r}.")
         if policy != "first":  # another rule for tied maxima: every window's share, from routing
-            routes = tie_policy_contributions(x, k, s, policy, **kw)
-            run = dataclasses.replace(run, dx=tie_policy_contributions(x, k, s, policy, g, **kw).sum(axis=0))
+            routes = tie_policy_contributions(x, k, s, policy, **kw)  # raises for a window with NaN
+            # the rows are each window's share of a unit gradient, so the backward is their g-weighted sum
+            run = dataclasses.replace(run, dx=(g.reshape(-1, 1, 1) * routes).sum(axis=0))
             state = dict(routes=routes, reach=routes[row * Wo + col], counts=np.count_nonzero(routes, axis=0))
         else:
             # what the selected output's gradient reaches (for the markers), whatever its upstream value
@@ -430,24 +445,25 @@ class _Scene:
         c_hi = max(W + pw, int(geom.w.starts[-1]) + geom.w.span)
         grid = np.full((r_hi - r_lo, c_hi - c_lo), np.nan)
         grid[ph:ph + H, pw:pw + W] = x
+        blank = np.ones(grid.shape, dtype=bool)
+        blank[ph:ph + H, pw:pw + W] = False
         fill = np.empty(grid.shape + (3,), dtype=np.uint8)
         fill[...] = _OUTSIDE_RGB
         fill[: H + 2 * ph, : W + 2 * pw] = _PAD_RGB
-        lo, hi = float(x.min()), float(x.max())
-        xnorm = mcolors.Normalize(lo, hi if hi > lo else lo + 1)
+        xnorm = _value_norm(x)
         cell_in = R.cell_size(*grid.shape)
         cell_out = R.cell_size(Ho, Wo)
         cell_dx = R.cell_size(H, W)
         pin, pout, pdx = R.panels
-        pin.show(compose_heatmap(grid, INPUT_CMAP, xnorm, cell_in, fill=fill),
+        pin.show(_compose_heatmap(grid, INPUT_CMAP, xnorm, cell_in, blank=blank, fill=fill),
                  (r_lo - 0.5, r_hi - 0.5), (c_lo - 0.5, c_hi - 0.5))
-        pout.show(compose_heatmap(run.y, INPUT_CMAP, xnorm, cell_out), (-0.5, Ho - 0.5), (-0.5, Wo - 0.5))
+        pout.show(_compose_heatmap(run.y, INPUT_CMAP, xnorm, cell_out), (-0.5, Ho - 0.5), (-0.5, Wo - 0.5))
         # one fixed gradient scale: never below the largest upstream gradient, so 1/k^2 looks small
-        top = max(float(np.abs(run.grad_output).max()), float(np.abs(run.dx).max()), 1e-12)
+        top = max(_abs_max(run.grad_output), _abs_max(run.dx), 1e-12)
         signed = (run.dx < 0).any() or (run.grad_output < 0).any()
         gcmap, gnorm = (SIGNED_CMAP, mcolors.Normalize(-top, top)) if signed else (GRAD_CMAP,
                                                                                  mcolors.Normalize(0, top))
-        pdx.show(compose_heatmap(dx_shown, gcmap, gnorm, cell_dx), (-0.5, H - 0.5), (-0.5, W - 0.5))
+        pdx.show(_compose_heatmap(dx_shown, gcmap, gnorm, cell_dx), (-0.5, H - 0.5), (-0.5, W - 0.5))
         # window outlines, inset in alternating colours so overlapping windows stay visible
         oh, ow = np.meshgrid(np.arange(Ho), np.arange(Wo), indexing="ij")
         r0s, c0s = geom.h.starts[oh], geom.w.starts[ow]
@@ -773,7 +789,8 @@ def static_explorer(vary="step", values=None, *, compress_level=9, width=660, he
         ``"beta"``, ``"norm_type"``, ``"kernel_size"``, ``"stride"``, ``"padding"``, ``"dilation"``,
         ``"ceil_mode"``, ``"op"``, ``"grad_kind"``, ``"tie_policy"``, ``"row"``, ``"col"``.
     values : sequence, optional
-        The values to pre-render; default: every step, or a small sweep (beta: 0.1 ... 100).
+        The values to pre-render; default: every step, every output row (column), or a small sweep
+        (beta: 0.1 ... 100).
     compress_level : int
         PNG compression of the frames (0-9); higher is smaller.
     **explore_kwargs
@@ -803,8 +820,11 @@ def static_explorer(vary="step", values=None, *, compress_level=9, width=660, he
             frames.append(scene.draw(state, int(step), compress_level))
             labels.append(str(step))
     else:
-        if values is None:
-            values = _SWEEPS.get(vary) or list(range(8))
+        if values is None and vary in ("row", "col"):  # every output row (column) there is
+            Ho, Wo = scene.compute(p)["geom"].out_shape
+            values = list(range(Ho if vary == "row" else Wo))
+        elif values is None:
+            values = _SWEEPS[vary]
         for v in values:
             try:
                 state = scene.compute(dict(p, **{vary: v}))

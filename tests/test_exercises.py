@@ -458,6 +458,23 @@ def test_wrong_output_sizes_are_diagnosed(fn, cause):
     assert not result.passed and cause in str(result), str(result)
 
 
+def _every_hint():
+    """Every message a checker can print about a case: named mistakes, hints on an error, wrong kinds."""
+    cases = (ex._max_backward_cases() + ex._max_forward_cases() + ex._avg_backward_cases()
+             + ex._output_size_cases() + ex._max_derivative_cases())
+    texts = [text for case in cases for text in (*case.mistakes, case.on_error, case.name)]
+    texts += [ex._count_of_windows(v, None) for v in (2.0, 2.5, "2", None, [2])]
+    return "\n".join(t for t in texts if t)
+
+
+def test_hints_name_the_mistake_without_giving_away_the_output_size_formula():
+    hints = _every_hint()  # notebook 05 asks the learner to derive this formula
+    for formula in ("floor(", "H_out =", "+ 1 of them", "// stride + 1", "/ stride) + 1", "d*(k-1)", "d*(k - 1)"):
+        assert formula not in hints, formula
+    # still specific enough to act on
+    assert "one window too few" in hints and "rounded up" in hints and "must fit inside the padded input" in hints
+
+
 def test_wrong_max_derivatives_are_diagnosed():
     assert "swapped" in str(ex.check_max_derivative(lambda a, b: (float(b > a), float(a >= b))))
     assert "values, not derivatives" in str(ex.check_max_derivative(lambda a, b: (a, b)))

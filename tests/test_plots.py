@@ -10,6 +10,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 import poolviz.plots as P  # noqa: E402
 from poolviz.data import example_input  # noqa: E402
+from poolviz.geometry import pool_geometry as pv_geometry  # noqa: E402
 from poolviz.routing import route_counts, run_pool  # noqa: E402
 
 X = example_input("ties", (6, 6))
@@ -107,11 +108,51 @@ def test_plot_windows_marks_first_maximum_and_reports_invalid_arguments():
 def test_tie_policy_titles_show_the_wrong_sum():
     x = np.zeros((2, 2))
     axes = P.plot_tie_policies(x, 2)
-    assert "sum dx = 1 = upstream 1" in axes[0].get_title()
-    assert "sum dx = 1 = upstream 1" in axes[1].get_title()
-    assert "sum dx = 4 > upstream 1: WRONG" in axes[2].get_title()
+    assert "sum of dx = 1 = upstream 1" in axes[0].get_title()
+    assert "sum of dx = 1 = upstream 1" in axes[1].get_title()
+    assert "sum of dx = 4 > upstream 1:\nnot a gradient" in axes[2].get_title()
 
 
-def test_format_value():
-    assert [P.format_value(v) for v in (0, 3.0, -2, 0.25, 1 / 3, 1e-4, -np.inf)] == [
-        "0", "3", "-2", "0.25", "0.33", "1e-4", "-inf"]
+def test_tie_policy_titles_with_a_negative_upstream_gradient():
+    axes = P.plot_tie_policies(np.zeros((2, 2)), 2, grad_output=[[-1.0]])
+    assert "sum of dx = -1 = upstream -1" in axes[0].get_title()
+    assert "sum of dx = -4 < upstream -1:\nnot a gradient" in axes[2].get_title()  # was "-4 > upstream -1"
+    assert ">" not in axes[2].get_title()
+
+
+def test_pooling_comparison_refuses_a_batch_and_checks_axes_first():
+    with pytest.raises(ValueError, match="single 2-d input of shape .H, W., got shape .2, 6, 6."):
+        P.plot_pooling_comparison(np.stack([X, X]), 2)
+    fig = Figure()
+    with pytest.raises(ValueError, match="3 panels; got 2"):  # before any pooling (kernel 9 does not fit)
+        P.plot_pooling_comparison(X, 9, axes=fig.subplots(1, 2))
+
+
+@pytest.mark.parametrize("name", list(_calls()) + list(_multi_calls()))
+def test_a_colorbar_is_documented(name):
+    call = {**_calls(), **_multi_calls()}[name]
+    fig = Figure(figsize=(9, 3))
+    given = fig.add_subplot() if name in _calls() else list(fig.subplots(1, 3))
+    call(given)
+    function = getattr(P, "plot_" + name.split("plot_")[1].split("_dilated")[0].split("_signed")[0]
+                       .split("_max")[0].split("_avg")[0])
+    if len(fig.axes) > (1 if name in _calls() else 3):  # a colorbar Axes was added to the figure
+        assert "colorbar" in function.__doc__, f"{function.__name__} adds a colorbar but does not say so"
+
+
+def test_all_lists_what_plots_defines_and_what_widgets_uses():
+    import inspect
+
+    for name in P.__all__:
+        obj = getattr(P, name)
+        if inspect.isfunction(obj):
+            assert obj.__module__ == P.__name__, f"{name} is defined in {obj.__module__}, not in plots"
+    assert {"OKABE_ITO", "SELECT_COLOR"} <= set(P.__all__)  # poolviz.widgets draws with them
+    assert "tie_policy_gradients" not in P.__all__ and "format_value" not in P.__all__
+
+
+def test_window_outlines_are_one_per_window():
+    geom = pv_geometry((6, 6), 3, 1)
+    rects = P._window_rects(geom)
+    assert len(rects) == 16 and all(len(r) == 5 for r in rects)
+    assert {r[-1] for r in rects} == {0, 1, 2, 3}  # four alternating colours, so overlaps stay visible

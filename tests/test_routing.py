@@ -97,5 +97,72 @@ def test_tie_policy_contributions_one_tied_window():
         R.tie_policy_contributions(x, 2, policy="last")
 
 
+@pytest.mark.parametrize("fn", [R.tie_policy_gradients, R.tie_policy_contributions])
+@pytest.mark.parametrize("policy", R.TIE_POLICIES)
+@pytest.mark.parametrize("where, kw", [
+    ((0, 0), {"padding": 1, "stride": 1}),  # first member of a window: "first" raised IndexError
+    ((1, 1), {"padding": 1, "stride": 1}),  # slot 0 is padding at (-1, -1): wrapped to the last input
+    ((2, 3), {}),                           # NaN beside real values: nothing counted as tied
+])
+def test_tie_rules_refuse_a_window_with_nan(fn, policy, where, kw):
+    x = np.arange(16.0).reshape(4, 4)
+    x[where] = np.nan
+    with pytest.raises(ValueError, match="a window with NaN has no tie to break: max pooling propagates NaN"):
+        fn(x, 3 if kw else 2, policy=policy, **kw)
+
+
+def test_tie_rules_ignore_a_nan_that_no_window_reads():
+    x = np.arange(25.0).reshape(5, 5)
+    x[4, 4] = np.nan  # 5x5 with kernel 2: row 4 and column 4 are in no window
+    for policy in R.TIE_POLICIES:
+        np.testing.assert_array_equal(R.tie_policy_gradients(x, 2, policy=policy), pv.max_pool2d_backward(
+            np.ones((2, 2)), x, 2))
+        np.testing.assert_array_equal(R.tie_policy_contributions(x, 2, policy=policy).sum(axis=0),
+                                      R.tie_policy_gradients(x, 2, policy=policy))
+
+
+def test_gradient_sum_check_both_directions():
+    assert R.gradient_sum_check(np.full((2, 2), 0.25), [[1.0]]) == ("sum of dx = 1 = upstream 1", True)
+    assert R.gradient_sum_check(np.ones((2, 2)), [[1.0]]) == ("sum of dx = 4 > upstream 1: not a gradient", False)
+    # every tie given the full gradient: with a negative upstream the sum falls short
+    dx = R.tie_policy_gradients(np.zeros((2, 2)), 2, policy="all", grad_output=[[-1.0]])
+    assert R.gradient_sum_check(dx, [[-1.0]]) == ("sum of dx = -4 < upstream -1: not a gradient", False)
+
+
+@pytest.mark.parametrize("indices, error, match", [
+    ([[0, 2], [8, 16]], ValueError, "does not point inside its own pooling window"),  # 16 is past the input
+    ([[0, 2], [8, 99]], ValueError, "does not point inside its own pooling window"),
+    ([[0.0, 2.0], [8.0, 10.0]], TypeError, "integer array"),
+    ([[0, 2, 0], [8, 10, 0]], ValueError, "indices has shape"),
+])
+def test_run_pool_checks_given_stochastic_indices_before_gathering(indices, error, match):
+    x = np.arange(16.0).reshape(4, 4)
+    with pytest.raises(error, match=match):
+        R.run_pool("stochastic", x, 2, indices=np.array(indices))
+    run = R.run_pool("stochastic", x, 2, indices=np.array([[0, 2], [8, 10]]))  # valid: the top-left of each window
+    np.testing.assert_array_equal(run.y, [[0.0, 2.0], [8.0, 10.0]])
+
+
+def test_only_known_options_may_be_none():
+    with pytest.raises(ValueError, match="'paddin' is not an option of any pooling op .did you mean 'padding'"):
+        R.run_pool("lse", X, 2, paddin=None)
+    with pytest.raises(ValueError, match="'colour' is not an option"):
+        R.run_pool("max", X, 2, colour=None)
+    R.run_pool("lse", X, 2, padding=None, divisor_override=None)  # options of other ops, left unset: harmless
+
+
+def test_format_value():
+    assert [R.format_value(v) for v in (0, 3.0, -2, 0.25, 1 / 3, 1e-4, -np.inf, np.nan)] == [
+        "0", "3", "-2", "0.25", "0.33", "1e-4", "-inf", "nan"]
+    # large values stay short enough for a cell
+    assert [R.format_value(v) for v in (9999.0, 1e4, 1e5, 123456.7, -2.5e6)] == [
+        "9999", "1e+04", "1e+05", "1.23e+05", "-2.5e+06"]
+
+
+def test_all_lists_the_tie_policies():
+    assert {"TIE_POLICIES", "gradient_sum_check", "format_value"} <= set(R.__all__)
+    assert all(hasattr(R, name) for name in R.__all__)
+
+
 def test_sparsity():
     assert R.sparsity(np.array([[0.0, 1.0], [0.0, 0.0]])) == 0.25
