@@ -38,6 +38,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ft2font import FT2Font, LoadFlags
 from matplotlib.patches import Rectangle
+from matplotlib.path import Path
 from PIL import Image as PILImage
 
 from .data import example_input
@@ -61,6 +62,18 @@ _DX_TITLES = {"first": "dx: what each input receives", "split": "dx, ties split 
 _PAD_RGB = np.array([217, 217, 217], dtype=np.uint8)  # padding cells: light grey, no number
 _OUTSIDE_RGB = np.array([245, 245, 245], dtype=np.uint8)  # beyond the padding (ceil_mode's partial windows)
 _MAX_CELLS = 32
+# Overlays live in a band of this many pixels inside every cell border (window outlines half a pixel off the
+# border, the selection, rings, the blue box), and labels are kept out of it: an outline must never cross a
+# digit or a minus sign.
+_BORDER_BAND = 2
+# the winner marker: a filled triangle in the top-left corner of its cell, above the centred label (legs of
+# 0.42 cell; the marker's box is the cell, as custom markers are scaled so that +-1 spans the marker size)
+_CORNER = Path([(-1.0, 1.0), (-0.16, 1.0), (-1.0, 0.16), (-1.0, 1.0)], closed=True)
+# the static explorer's slider names the swept parameter as the live explorer's controls do
+_SWEEP_LABELS = {"step": "backward step", "tie_policy": "tie rule", "beta": "beta", "norm_type": "p",
+                 "kernel_size": "kernel", "stride": "stride", "padding": "padding", "dilation": "dilation",
+                 "ceil_mode": "ceil_mode", "op": "op", "grad_kind": "upstream grad", "row": "output row",
+                 "col": "output col"}
 
 
 def parse_matrix(text: str) -> np.ndarray:
@@ -112,6 +125,9 @@ def _label_bitmap(text: str, px: int) -> tuple[np.ndarray, int]:
     font.draw_glyphs_to_bitmap(antialiased=True)
     img = np.asarray(font.get_image(), dtype=np.float32) / 255.0
     descent = int(np.ceil(font.get_descent() / 64))
+    ink = np.nonzero(img.max(axis=0) > 0)[0]
+    if ink.size:  # FreeType's bitmap has blank columns on the right: centre and fit the ink, not the box
+        img = img[:, : ink[-1] + 1]
     return img, img.shape[0] - descent
 
 
@@ -142,12 +158,13 @@ def _cell_rgb(values, cmap, norm):
 
 
 def _compose_heatmap(values, cmap, norm, cell: int, *, labels=True, font_px=None, blank=None,
-                     fill=None) -> np.ndarray:
+                     fill=None, margin: float = _BORDER_BAND) -> np.ndarray:
     """An (H*cell, W*cell, 3) uint8 picture of ``values`` with each value printed in its cell.
 
     ``blank`` is an optional (H, W) boolean mask of cells that hold no value (padding): they are drawn in
     the colours of ``fill`` (H, W, 3) uint8, without a label. Other non-finite values (a NaN in the data)
-    are drawn white, labelled "nan" or "inf". Labels that do not fit their cell are left out.
+    are drawn white, labelled "nan" or "inf". Labels keep ``margin`` pixels clear on the left and right of
+    their cell (the band where outlines are drawn); labels that do not fit are left out.
     """
     values = np.asarray(values, dtype=float)
     H, W = values.shape
@@ -164,10 +181,15 @@ def _compose_heatmap(values, cmap, norm, cell: int, *, labels=True, font_px=None
         return pic
     texts = ["" if b else format_value(v) for v, b in zip(values.ravel(), blank.ravel())]
     px = font_px or max(6, min(12, int(cell * 0.32)))
-    widest = max(texts, key=len)
-    while px > 6 and _label_bitmap(widest, px)[0].shape[1] > cell - 3:
-        px -= 1  # shrink the font until the longest label fits; if even 6 px does not, print none
-    if widest and _label_bitmap(widest, px)[0].shape[1] > cell - 3:
+    distinct = set(texts) - {""}
+    room = cell - int(np.ceil(2 * margin))
+
+    def widest(px):
+        return max((_label_bitmap(t, px)[0].shape[1] for t in distinct), default=0)
+
+    while px > 6 and widest(px) > room:
+        px -= 1  # shrink the font until the widest label fits; if even 6 px does not, print none
+    if widest(px) > room:
         return pic
     lum = rgb @ np.array([0.299, 0.587, 0.114]) / 255
     top_pad = (cell - _digit_height(px)) // 2
@@ -178,7 +200,7 @@ def _compose_heatmap(values, cmap, norm, cell: int, *, labels=True, font_px=None
         img = img[:, : cell - 1]  # never spill into the next cell
         h, w = img.shape
         y0 = i * cell + top_pad + _digit_height(px) - base
-        x0 = j * cell + (cell - w) // 2
+        x0 = j * cell + (cell - w + 1) // 2
         ys, xs = slice(max(y0, i * cell), min(y0 + h, (i + 1) * cell)), slice(x0, x0 + w)
         a = img[ys.start - y0: ys.stop - y0, :, None]
         ink = 0.0 if lum[i, j] > 0.5 else 255.0  # black on light cells, white on dark
@@ -268,18 +290,23 @@ class _Renderer:
         self.area = min(width // 3 - 12, height - self.title_h - 6)
         self.panels = [_Panel(self.fig, 4 + k * (width // 3), width // 3 - 8, height, self.title_h) for k in range(3)]
         pin, pout, pdx = (p.ax for p in self.panels)
-        # one line per colour with NaN breaks: one path each, however many windows
-        self.windows = [pin.plot([], [], color=c, linewidth=1.0, zorder=2)[0] for c in OKABE_ITO[:4]]
+        # Everything drawn over the cells stays in the band along their borders (_BORDER_BAND, which the
+        # labels keep clear); line widths in points, 0.72 pt = 1 px at 100 dpi.
+        # Window outlines: one line per colour with NaN breaks (one path each, however many windows),
+        # half a pixel off the border either way, so overlapping windows' coinciding edges show side by side.
+        self.windows = [pin.plot([], [], color=c, linewidth=0.8, zorder=2)[0] for c in OKABE_ITO[:4]]
         self.sel_in = pin.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor=SELECT_COLOR, linewidth=2.5,
                                               zorder=3))
         (self.members,) = pin.plot([], [], "o", color=SELECT_COLOR, markersize=2.5, zorder=4)
-        (self.targets_in,) = pin.plot([], [], "*", markersize=13, markerfacecolor="none",
-                                      markeredgecolor=SELECT_COLOR, markeredgewidth=1.5, zorder=5)
+        # the winner (max, stochastic): a triangle in its cell's corner, never over its value
+        (self.targets_in,) = pin.plot([], [], marker=_CORNER, linestyle="none", markerfacecolor=SELECT_COLOR,
+                                      markeredgecolor="white", markeredgewidth=0.8, zorder=5)
         self.sel_out = pout.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor=SELECT_COLOR, linewidth=2.5,
                                                 zorder=3))
-        (self.multi,) = pdx.plot([], [], color=OKABE_ITO[1], linewidth=2.0, zorder=2)
-        (self.targets_dx,) = pdx.plot([], [], "s", markersize=6, markerfacecolor="none",
-                                      markeredgecolor=SELECT_COLOR, markeredgewidth=1.5, zorder=5)
+        # inputs reached 2+ times: a thin blue box just inside the border; the selected output's targets: an
+        # orange ring just outside it
+        (self.multi,) = pdx.plot([], [], color=OKABE_ITO[1], linewidth=1.3, zorder=2)
+        (self.targets_dx,) = pdx.plot([], [], color=SELECT_COLOR, linewidth=2.0, zorder=5, clip_on=False)
 
     def cell_size(self, n_rows, n_cols):
         return max(3, min(40, self.area // max(n_rows, n_cols)))
@@ -352,6 +379,7 @@ class _Scene:
 
     def __init__(self, width=660, height=260):
         self.renderer = _Renderer(width, height)
+        self.winners = np.zeros((0, 2), dtype=int)  # (row, col) of the input cells marked by the last draw
 
     @staticmethod
     def input(p) -> np.ndarray:
@@ -464,16 +492,19 @@ class _Scene:
         gcmap, gnorm = (SIGNED_CMAP, mcolors.Normalize(-top, top)) if signed else (GRAD_CMAP,
                                                                                  mcolors.Normalize(0, top))
         pdx.show(_compose_heatmap(dx_shown, gcmap, gnorm, cell_dx), (-0.5, H - 0.5), (-0.5, W - 0.5))
-        # window outlines, inset in alternating colours so overlapping windows stay visible
+        # window outlines on the cell borders, in four alternating colours. Edges that overlapping windows
+        # share run side by side, half a pixel either side of the border: the windows above and below each
+        # other (rows of a different parity) share vertical edges, so those move with the row's parity, and
+        # horizontal edges with the column's. No outline enters the labels' part of a cell.
         oh, ow = np.meshgrid(np.arange(Ho), np.arange(Wo), indexing="ij")
         r0s, c0s = geom.h.starts[oh], geom.w.starts[ow]
         k_of = (oh % 2) * 2 + ow % 2
         draw_all = n_out <= 100  # beyond that the outlines are a thicket; the selected window is enough
         for k, line in enumerate(R.windows):
-            inset = 0.05 + 0.06 * k
+            row_in, col_in = ((k % 2) - 0.5) / cell_in, ((k // 2) - 0.5) / cell_in
             pick = k_of == k
-            line.set_data(*_rect_lines(r0s[pick] + inset, c0s[pick] + inset, geom.h.span - 2 * inset,
-                                       geom.w.span - 2 * inset))
+            line.set_data(*_rect_lines(r0s[pick] + row_in, c0s[pick] + col_in, geom.h.span - 2 * row_in,
+                                       geom.w.span - 2 * col_in))
             line.set_visible(draw_all)
         # the highlighted output: the player's current cell while stepping, else the selected one
         if step < n_out:
@@ -490,20 +521,24 @@ class _Scene:
         R.members.set_data(cc.ravel() + 0.3, rr.ravel() - 0.3)
         R.members.set_visible(show_sel and geom.h.dilation * geom.w.dilation > 1)
         ti, tj = np.nonzero(reach)
+        # winners only where one input wins a window (max, stochastic); a smooth op reaches the whole window
+        winners = state["op"] in ("max", "stochastic") and show_sel
+        self.winners = np.stack([ti, tj], axis=1) if winners else np.zeros((0, 2), dtype=int)
         R.targets_in.set_data(tj, ti)
-        R.targets_in.set_markersize(max(4, cell_in * 0.55))  # points = pixels * 72/100 at dpi 100
-        R.targets_in.set_visible(show_sel and len(ti) <= 4)  # stars for a max; a smooth op reaches the window
+        R.targets_in.set_markersize(cell_in * 0.72)  # the marker's box is the cell: points = pixels * 72/100
+        R.targets_in.set_visible(winners)
         R.sel_out.set_bounds(j - 0.5, i - 0.5, 1, 1)
         R.sel_out.set_visible(show_sel)
-        R.targets_dx.set_data(tj, ti)
-        R.targets_dx.set_markersize(max(3, cell_dx * 0.62))
+        out = 1.0 / cell_dx  # a ring 1 px outside the border: where the selected output's gradient lands
+        R.targets_dx.set_data(*_rect_lines(ti - out, tj - out, 1 + 2 * out, 1 + 2 * out))
         R.targets_dx.set_visible(show_sel)
         if "counts" in state:  # routing ops (max, stochastic): box the inputs that receive from 2+ windows
             counts = state["counts"] if step == n_out else np.count_nonzero(self.routes(state)[:step], axis=0)
             mi, mj = np.nonzero(counts >= 2)
         else:
             mi = mj = np.zeros(0, dtype=int)
-        R.multi.set_data(*_rect_lines(mi + 0.08, mj + 0.08, 0.84, 0.84))
+        inset = 1.1 / cell_dx  # just inside the border (and the orange ring), within the band
+        R.multi.set_data(*_rect_lines(mi + inset, mj + inset, 1 - 2 * inset, 1 - 2 * inset))
         stride = (geom.h.stride, geom.w.stride)
         pin.set_title(f"input x ({H}x{W})" + (", padding grey" if ph or pw else ""),
                       f"kernel {geom.kernel}, stride {stride}", f"window ({i}, {j}) outlined")
@@ -528,7 +563,9 @@ class PoolExplorer(widgets.VBox):
     ``x`` (H, W) the input; ``output`` (H_out, W_out) the forward output; ``grad_output`` the upstream
     gradient; ``dx`` (alias ``grad``) the op's backward, what every input receives; ``dx_shown`` the
     gradient accumulated up to the player's step (equals ``dx`` at the last step); ``sparsity`` the fraction
-    of inputs that receive any gradient; ``indices`` the sampled positions (stochastic pooling); ``message``
+    of inputs that receive any gradient; ``indices`` the sampled positions (stochastic pooling); ``winners``
+    (n, 2) the (row, col) of the inputs marked with a corner triangle as receiving the highlighted output's
+    gradient (max and stochastic pooling only; a smooth op reaches its whole window, so none); ``message``
     the error text shown in the widget ("" when fine); ``png`` the picture's bytes; ``sum_text`` the
     gradient's sum against the upstream sum ("sum of dx = 13 > upstream 9: not a gradient" for the wrong
     tie rule) and ``is_gradient`` (False exactly then).
@@ -556,7 +593,7 @@ class PoolExplorer(widgets.VBox):
         style = {"description_width": "initial"}
         small = widgets.Layout(width="230px")
         self.op = widgets.Dropdown(options=_OPS, value=p["op"], description="op",
-                                   layout=widgets.Layout(width="170px"))
+                                   layout=widgets.Layout(width="190px"))
         self.beta = widgets.FloatLogSlider(value=p["beta"], base=10, min=-1, max=2, step=0.1, description="beta",
                                            readout_format=".2g", continuous_update=False, style=style)
         self.norm_type = widgets.FloatSlider(value=p["norm_type"], min=1, max=10, step=0.5, description="p",
@@ -569,7 +606,7 @@ class PoolExplorer(widgets.VBox):
         self.kernel_size = widgets.IntSlider(value=p["kernel_size"], min=1, max=6, description="kernel",
                                              style=style, layout=small, continuous_update=False)
         self.stride = widgets.Dropdown(options=[("= kernel", 0)] + [(str(s), s) for s in range(1, 9)],
-                                       value=p["stride"], description="stride", layout=widgets.Layout(width="150px"))
+                                       value=p["stride"], description="stride", layout=widgets.Layout(width="180px"))
         self.padding = widgets.IntSlider(value=p["padding"], min=0, max=3, description="padding", style=style,
                                          layout=small, continuous_update=False)
         self.dilation = widgets.IntSlider(value=p["dilation"], min=1, max=3, description="dilation", style=style,
@@ -583,7 +620,8 @@ class PoolExplorer(widgets.VBox):
         self.size = widgets.IntSlider(value=p["size"], min=2, max=16, description="size", style=style,
                                       layout=small, continuous_update=False)
         self.matrix = widgets.Textarea(value=p["matrix"], placeholder="1 2 3\n4 5 6\n7 8 9", description="matrix",
-                                       continuous_update=False, rows=3, layout=widgets.Layout(width="260px"))
+                                       continuous_update=False, rows=_text_rows(p["matrix"]),
+                                       layout=widgets.Layout(width="260px"))
         self.grad_kind = widgets.Dropdown(options=_GRADS, value=p["grad_kind"], description="upstream grad",
                                           style=style, layout=widgets.Layout(width="300px"))
         self.row = widgets.IntSlider(value=p["row"], min=0, max=max(p["row"], 0), description="output row",
@@ -593,8 +631,9 @@ class PoolExplorer(widgets.VBox):
         self.play = widgets.Play(value=0, min=0, max=1, step=1, interval=700, description="play backward")
         self.step = widgets.IntSlider(value=0, min=0, max=1, description="backward step", style=style)
         self._links = [widgets.jslink((self.play, "value"), (self.step, "value"))]
-        # a fixed size, so the page does not jump when the picture changes
-        self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{width}px", height=f"{height}px"))
+        # a fixed size, so the page does not jump when the picture changes; "contain" keeps the aspect ratio
+        # when a narrow panel shrinks the width (the picture is letterboxed, not squashed)
+        self.image = widgets.Image(format="png", layout=_image_layout(width, height))
         self.info = widgets.HTML()
         self.error = widgets.HTML(layout=widgets.Layout(min_height="22px"))
         self._scene = _Scene(width, height)
@@ -602,6 +641,7 @@ class PoolExplorer(widgets.VBox):
         self._state = {}
         self.message = ""
         self.x = self.output = self.grad_output = self.dx = self.dx_shown = self.indices = None
+        self.winners = np.zeros((0, 2), dtype=int)
         self.sparsity = float("nan")
         self.sum_text, self.is_gradient = "", True
         self.png = b""
@@ -670,6 +710,7 @@ class PoolExplorer(widgets.VBox):
         self.resample.disabled = self.op.value != "stochastic"
         self.size.disabled = self.input_kind.value == "custom"
         self.matrix.layout.display = None if self.input_kind.value == "custom" else "none"
+        self.matrix.rows = _text_rows(self.matrix.value)
 
     def update(self, full_step=False):
         """Recompute and redraw for the current control values; on an invalid combination, show why."""
@@ -708,15 +749,38 @@ class PoolExplorer(widgets.VBox):
         self.sum_text, self.is_gradient = state["sum_text"], state["is_gradient"]
         self._state = state
         self.png = self._scene.draw(state, step)
+        self.winners = self._scene.winners
         self.image.value = self.png
-        reached = int(np.count_nonzero(run.dx))
-        rule = f", tie rule: <i>{dict((v, k) for k, v in _TIES)[state['policy']]}</i>" if state["op"] == "max" else ""
-        sums = _html(self.sum_text)
-        if not self.is_gradient:
-            sums = f"<b style='color:#b2182b'>{sums}</b>"
-        self.info.value = (
-            f"<b>{OP_LABELS[state['op']]}</b>{rule}: the error signal reaches <b>{reached} of {run.dx.size}</b> "
-            f"inputs (sparsity: {self.sparsity:.0%} receive any); {sums}")
+        self.info.value = _info_html(state, step, self.dx_shown, self.sparsity)
+
+
+def _info_html(state, step, dx_shown, sparsity_) -> str:
+    """The line under the picture. While the player is stepping, the picture shows a partial backward: the
+    step's own count comes first, and the whole backward's numbers are labelled as such."""
+    run = state["run"]
+    n_in, n_out = run.dx.size, run.y.size
+    reached = int(np.count_nonzero(run.dx))
+    rule = f", tie rule: <i>{dict((v, k) for k, v in _TIES)[state['policy']]}</i>" if state["op"] == "max" else ""
+    sums = _html(state["sum_text"])
+    if not state["is_gradient"]:
+        sums = f"<b style='color:#b2182b'>{sums}</b>"
+    head = f"<b>{OP_LABELS[state['op']]}</b>{rule}"
+    if step >= n_out:
+        return (f"{head}: the error signal reaches <b>{reached} of {n_in}</b> inputs "
+                f"(sparsity: {sparsity_:.0%} receive any); {sums}")
+    so_far = int(np.count_nonzero(dx_shown))
+    return (f"{head}: <b>step {step} of {n_out}</b>, the error signal has reached <b>{so_far} of {n_in}</b> "
+            f"inputs so far; <i>whole backward:</i> {reached} of {n_in} inputs ({sparsity_:.0%} receive any), {sums}")
+
+
+def _text_rows(text: str) -> int:
+    """Rows of the matrix box: the matrix's height (at least 2, at most 8); 3 for the empty box's example."""
+    n = len([r for r in text.replace(";", "\n").splitlines() if r.strip()])
+    return 3 if n == 0 else min(8, max(2, n))
+
+
+def _image_layout(width: int, height: int) -> widgets.Layout:
+    return widgets.Layout(width=f"{width}px", height=f"{height}px", object_fit="contain")
 
 
 def _same_params(a, b) -> bool:
@@ -835,11 +899,11 @@ def static_explorer(vary="step", values=None, *, compress_level=9, width=660, he
             labels.append(format_value(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v))
     if not frames:
         raise ValueError(f"no valid frame for {vary} in {list(values)!r}: {message}")
-    size = widgets.Layout(width=f"{width}px", height=f"{height}px")
+    size = _image_layout(width, height)  # one shared layout; "contain" keeps the aspect ratio in narrow panels
     images = [widgets.Image(value=f, format="png", layout=size) for f in frames]
     last = len(images) - 1
     stack = widgets.Stack(images, selected_index=last)
-    slider = widgets.SelectionSlider(options=labels, value=labels[-1], description=vary,
+    slider = widgets.SelectionSlider(options=labels, value=labels[-1], description=_SWEEP_LABELS[vary],
                                      style={"description_width": "initial"})
     play = widgets.Play(value=last, min=0, max=last, interval=700)
     links = [widgets.jslink((slider, "index"), (stack, "selected_index")),

@@ -381,3 +381,81 @@ def test_public_names_are_defined_here():
 
     assert set(W.__all__) == {"PoolExplorer", "explore", "parse_matrix", "static_explorer"}
     assert not hasattr(W, "compose_heatmap")  # a helper of the renderer, not an API
+
+
+@pytest.mark.parametrize("op, marked", [("max", True), ("stochastic", True), ("avg", False), ("lse", False),
+                                        ("lp", False), ("soft", False)])
+def test_winner_markers_only_for_ops_that_pick_one_input(op, marked):
+    ex = explore(op=op, kernel_size=2, input_kind="relu", size=6)
+    ex.row.value, ex.col.value = 1, 1
+    assert ex.message == ""
+    if marked:  # one input of window (1, 1) wins: it is the only one the selected output reaches
+        assert len(ex.winners) == 1
+        (r, c), = ex.winners
+        assert 2 <= r < 4 and 2 <= c < 4
+    else:  # a smooth op reaches every input of its 2x2 window: no input "wins", none is marked
+        assert ex.winners.shape == (0, 2)
+    assert ex._renderer.targets_in.get_visible() is marked
+
+
+def test_tied_maxima_are_all_marked_under_the_split_rule():
+    ex = explore(np.array([[1.0, 1.0], [0.0, 0.5]]), kernel_size=2)
+    np.testing.assert_array_equal(ex.winners, [[0, 0]])  # first maximum (PyTorch)
+    ex.tie_policy.value = "split"
+    np.testing.assert_array_equal(ex.winners, [[0, 0], [0, 1]])
+
+
+def test_labels_keep_clear_of_the_outline_band():
+    from poolviz.widgets import _BORDER_BAND, _compose_heatmap
+
+    x = np.array([[-0.13, -2.33], [1.3, 0.0]])
+    cell = 25  # an 8x8 explorer's cell
+    pic = _compose_heatmap(x, "cividis", pv.plots.mcolors.Normalize(-3, 2), cell)
+    plain = _compose_heatmap(x, "cividis", pv.plots.mcolors.Normalize(-3, 2), cell, labels=False)
+    ink = np.nonzero((pic != plain).any(axis=2))
+    cols = ink[1] % cell
+    assert ink[0].size  # the labels are printed
+    assert cols.min() >= _BORDER_BAND and cols.max() <= cell - 1 - _BORDER_BAND
+
+
+def test_image_keeps_its_aspect_ratio_in_narrow_panels():
+    ex = explore()
+    assert ex.image.layout.object_fit == "contain"
+    assert (ex.image.layout.width, ex.image.layout.height) == ("660px", "260px")
+    box = static_explorer("kernel_size", [1, 2], size=4)
+    assert all(img.layout.object_fit == "contain" for img in box.stack.children)
+
+
+def test_dropdowns_are_wide_enough_for_their_labels():
+    ex = explore()
+    assert int(ex.stride.layout.width.rstrip("px")) >= 180  # "= kernel"
+    assert int(ex.op.layout.width.rstrip("px")) >= 190  # "LogSumExp"
+
+
+@pytest.mark.parametrize("rows, shown", [(2, 2), (4, 4), (8, 8), (12, 8)])
+def test_matrix_box_shows_every_row_up_to_eight(rows, shown):
+    ex = explore(np.arange(rows * 3.0).reshape(rows, 3), kernel_size=1)
+    assert ex.matrix.rows == shown
+    ex.matrix.value = "1 2\n3 4\n5 6"
+    assert ex.matrix.rows == 3
+
+
+def test_info_line_labels_the_whole_backward_while_stepping():
+    ex = explore(op="max", kernel_size=2, stride=1, input_kind="ties", size=5)
+    n = ex.step.max
+    assert "whole backward" not in ex.info.value and "step" not in ex.info.value
+    ex.step.value = 3
+    so_far, whole = np.count_nonzero(ex.dx_shown), np.count_nonzero(ex.dx)
+    assert f"step 3 of {n}" in ex.info.value
+    assert f"<b>{so_far} of 25</b> inputs so far" in ex.info.value
+    assert f"whole backward:</i> {whole} of 25 inputs" in ex.info.value
+    ex.step.value = n
+    assert "whole backward" not in ex.info.value and f"{whole} of 25" in ex.info.value
+
+
+@pytest.mark.parametrize("vary, label", [("tie_policy", "tie rule"), ("step", "backward step"), ("beta", "beta"),
+                                         ("kernel_size", "kernel"), ("norm_type", "p")])
+def test_static_explorer_slider_has_a_human_label(vary, label):
+    box = static_explorer(vary, op="lse" if vary == "beta" else "lp" if vary == "norm_type" else "max",
+                          kernel_size=2, size=4, input_kind="relu")
+    assert box.slider.description == label
