@@ -27,7 +27,7 @@ import numpy as np
 from matplotlib import colors as mcolors
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from matplotlib.patches import Polygon, Rectangle
 
 from . import max_pool as _max
 from .geometry import check_array, pool_geometry
@@ -151,7 +151,7 @@ def _window_rects(geom):
     for oh, r0 in enumerate(geom.h.starts):
         for ow, c0 in enumerate(geom.w.starts):
             k = (oh % 2) * 2 + ow % 2
-            inset = 0.06 + 0.07 * k
+            inset = 0.03 + 0.04 * k  # small insets keep the outlines off the printed numbers
             rects.append((r0 - 0.5 + inset, c0 - 0.5 + inset, geom.h.span - 2 * inset, geom.w.span - 2 * inset, k))
     return rects
 
@@ -174,8 +174,8 @@ def plot_windows(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=F
     kernel_size, stride, padding, dilation, ceil_mode
         As in :func:`poolviz.max_pool2d`.
     selected : (int, int), optional
-        Output cell ``(i, j)`` whose window is drawn thick, its members dotted and its maximum starred
-        (the first maximum in row-major order, PyTorch's tie rule).
+        Output cell ``(i, j)`` whose window is drawn thick, its members dotted and its maximum marked by
+        a triangle in the cell's corner (the first maximum in row-major order, PyTorch's tie rule).
     ax : matplotlib Axes, optional
 
     Returns
@@ -236,8 +236,9 @@ def plot_windows(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=F
         ax.plot(cc.ravel() + 0.33, rr.ravel() - 0.33, "o", color=SELECT_COLOR, markersize=3, zorder=5)
         _, idx = _max.max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
         mr, mc = divmod(int(idx[i, j]), W)
-        ax.plot([mc], [mr], marker="*", markersize=22, markerfacecolor="none", markeredgecolor=SELECT_COLOR,
-                markeredgewidth=2, zorder=6)
+        # a corner triangle, not a centred symbol: the maximum's value must stay readable
+        ax.add_patch(Polygon([(mc - 0.5, mr - 0.5), (mc - 0.1, mr - 0.5), (mc - 0.5, mr - 0.1)], closed=True,
+                             facecolor=SELECT_COLOR, edgecolor="white", linewidth=0.8, zorder=6))
         title += f"; window {i, j}: max {format_value(x[mr, mc])} at {mr, mc}"
     ax.set_title(title, fontsize=8)
     return ax
