@@ -322,6 +322,20 @@ _NAN_IN_WINDOW = ("window {where} contains NaN: tie rules compare values; a wind
                   "for the op itself.")
 
 
+def _tie_args(name, x, kernel_size, stride, padding, dilation, ceil_mode, policy, grad_output):
+    """The checked ``(x, geometry, grad_output)`` of a tie-rule function (grad_output defaults to ones)."""
+    if policy not in TIE_POLICIES:
+        raise ValueError(f"policy must be one of {', '.join(map(repr, TIE_POLICIES))}, got {policy!r}.")
+    x = check_array(x)
+    if x.ndim != 2:
+        raise ValueError(f"{name} needs a single 2-d input of shape (H, W), got shape {x.shape}.")
+    geom = pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    g = np.ones(geom.out_shape) if grad_output is None else np.asarray(grad_output, dtype=np.float64)
+    if g.shape != geom.out_shape:
+        raise ValueError(f"grad_output has shape {g.shape}, but max pooling's output has shape {geom.out_shape}.")
+    return x, geom, g
+
+
 def tie_policy_gradients(x, kernel_size, stride=None, policy="first", grad_output=None, padding=0, dilation=1,
                          ceil_mode=False) -> np.ndarray:
     """Max-pooling input gradient under three rules for a tied maximum, by a plain loop over windows.
@@ -351,16 +365,9 @@ def tie_policy_gradients(x, kernel_size, stride=None, policy="first", grad_outpu
         For an unknown policy, or a window that contains NaN (NaN equals nothing, not even itself, so a
         tie rule has nothing to compare; max pooling itself propagates the NaN).
     """
-    if policy not in TIE_POLICIES:
-        raise ValueError(f"policy must be one of {', '.join(map(repr, TIE_POLICIES))}, got {policy!r}.")
-    x = check_array(x)
-    if x.ndim != 2:
-        raise ValueError(f"tie_policy_gradients needs a single 2-d input of shape (H, W), got shape {x.shape}.")
-    geom = pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    x, geom, g = _tie_args("tie_policy_gradients", x, kernel_size, stride, padding, dilation, ceil_mode, policy,
+                           grad_output)
     H, W = x.shape
-    g = np.ones(geom.out_shape) if grad_output is None else np.asarray(grad_output, dtype=np.float64)
-    if g.shape != geom.out_shape:
-        raise ValueError(f"grad_output has shape {g.shape}, but max pooling's output has shape {geom.out_shape}.")
     dx = np.zeros((H, W))
     rows, cols = geom.h.coords(), geom.w.coords()
     for oh in range(geom.h.out):
@@ -407,17 +414,10 @@ def tie_policy_contributions(x, kernel_size, stride=None, policy="first", grad_o
     ValueError
         As in :func:`tie_policy_gradients` (a window with NaN has no tie to break).
     """
-    if policy not in TIE_POLICIES:
-        raise ValueError(f"policy must be one of {', '.join(map(repr, TIE_POLICIES))}, got {policy!r}.")
-    x = check_array(x)
-    if x.ndim != 2:
-        raise ValueError(f"tie_policy_contributions needs a single 2-d input of shape (H, W), got shape {x.shape}.")
-    geom = pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    x, geom, g = _tie_args("tie_policy_contributions", x, kernel_size, stride, padding, dilation, ceil_mode, policy,
+                           grad_output)
     H, W = x.shape
     Ho, Wo = geom.out_shape
-    g = np.ones(geom.out_shape) if grad_output is None else np.asarray(grad_output, dtype=np.float64)
-    if g.shape != geom.out_shape:
-        raise ValueError(f"grad_output has shape {g.shape}, but max pooling's output has shape {geom.out_shape}.")
     # window members as (H_out, W_out, kh, kw) row and column indices; padding is never a maximum
     r = geom.h.coords()[:, None, :, None]
     c = geom.w.coords()[None, :, None, :]
