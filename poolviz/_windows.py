@@ -2,7 +2,10 @@
 
 A pooling op visits its ``kh * kw`` kernel offsets in row-major order. For offset
 ``(jh, jw)``, :func:`offset_view` is the ``(..., H_out, W_out)`` view of element
-``(jh, jw)`` of every window at once, so one numpy pass per offset handles all windows.
+``(jh, jw)`` of every window at once, so one numpy pass per offset handles all windows
+(average pooling, and every backward that spreads a gradient over a window). Max pooling's
+forward has its own two-stage path in :mod:`poolviz.max_pool`; its backward routes with
+:func:`route_indices`.
 """
 from __future__ import annotations
 
