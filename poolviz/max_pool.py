@@ -19,11 +19,13 @@ Shapes: ``x`` is ``(..., H, W)`` with any leading dimensions; the output is
 """
 from __future__ import annotations
 
+import functools
 import math
+import sys
 
 import numpy as np
 
-from ._windows import offset_view, pad_to_windows, route_indices, window_tables
+from ._windows import BLOCK_BYTES, offset_view, pad_to_windows, route_indices, window_tables
 from .geometry import PoolGeometry, _as_ints, check_array, check_grad_output, pool_geometry
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
 
 
 _SMALL = 1 << 15  # up to this many window elements, one gather + argmax beats the per-pass path
+_TILES = sys.byteorder == "little"  # the non-overlapping path reads two uint8 row codes as one uint16
 
 
 def _lowest(dtype) -> float | int:
@@ -49,6 +52,9 @@ def max_pool_switches(x: np.ndarray, geom: PoolGeometry, indices: bool = True) -
     elements all equal the padding value (-inf) points at its first non-padding element; a NaN
     wins, the last one in window order, as in PyTorch's CPU kernel.
 
+    Large inputs are processed in blocks of whole (H, W) planes of about ``BLOCK_BYTES`` each, so
+    that the several passes over one block read it from the CPU cache rather than from memory.
+
     Returns ``(values, indices)``, both of shape (..., H_out, W_out); ``indices`` is None when not
     asked for and not free (the fast path for large inputs computes them separately).
     """
@@ -58,19 +64,33 @@ def max_pool_switches(x: np.ndarray, geom: PoolGeometry, indices: bool = True) -
         result = _max_pool_small(x, geom, lowest, gather, padding_slot, has_padding)
         if result is not None:
             return result
-    xp = pad_to_windows(x, geom, lowest)
-    best, jh, jw = _separable_max(xp, geom, first_code)
-    if x.dtype.kind == "f":
-        nan_windows = np.isnan(best)
-        if nan_windows.any():
-            jh, jw = np.array(jh), np.array(jw)  # writable copies (either may be a broadcast view)
-            for row, col in geom.offsets():
-                hit = nan_windows & np.isnan(offset_view(xp, geom, row, col))
-                jh[hit], jw[hit] = row, col
-    return best, _switch_indices(jh, jw, geom) if indices else None
+    H, W = geom.in_shape
+    out_shape = x.shape[:-2] + geom.out_shape
+    planes = x.reshape((-1, H, W))
+    values = np.empty((planes.shape[0],) + geom.out_shape, dtype=x.dtype)
+    switches = np.empty(values.shape, dtype=np.int64) if indices else None
+    step = max(1, BLOCK_BYTES // (H * W * x.dtype.itemsize))
+    for start in range(0, planes.shape[0], step):
+        block = slice(start, start + step)
+        xp = pad_to_windows(planes[block], geom, lowest)
+        if _TILES and _tiles_apply(geom):
+            best, jh, jw = _nonoverlapping_max(planes[block], geom, out=values[block])
+        else:
+            best, jh, jw = _separable_max(xp, geom, first_code)
+            values[block] = best
+        if x.dtype.kind == "f":
+            nan_windows = np.isnan(values[block])
+            if nan_windows.any():
+                jh, jw = np.array(jh), np.array(jw)  # writable copies (either may be a broadcast view)
+                for row, col in geom.offsets():
+                    hit = nan_windows & np.isnan(offset_view(xp, geom, row, col))
+                    jh[hit], jw[hit] = row, col
+        if indices:
+            _switch_indices(jh, jw, geom, out=switches[block])
+    return values.reshape(out_shape), None if switches is None else switches.reshape(out_shape)
 
 
-def _switch_indices(jh, jw, geom: PoolGeometry) -> np.ndarray:
+def _switch_indices(jh, jw, geom: PoolGeometry, out=None) -> np.ndarray:
     """Flat indices ``row * W + col`` (int64) of the elements at kernel row ``jh``, column ``jw`` of each window.
 
     The offset within the window, ``jh*dh*W + jw*dw``, is formed in the smallest integer type that holds
@@ -83,7 +103,7 @@ def _switch_indices(jh, jw, geom: PoolGeometry) -> np.ndarray:
     small = np.uint16 if largest < 2**16 else np.int64
     offset = np.multiply(jh, row_step, dtype=small)
     offset += np.multiply(jw, col_step, dtype=small) if col_step != 1 else jw
-    return np.add(base, offset, dtype=np.int64)
+    return np.add(base, offset, out=out, dtype=np.int64)
 
 
 def _first_max(views, first, code_type, carried=None):
@@ -156,6 +176,83 @@ def _separable_max(xp, geom, first_code):
     best, jh, jw = _first_max(rows, h.inside().argmax(axis=1)[:, None], code_type, cw_rows)
     if np.may_share_memory(best, xp):  # a 1x1 kernel with stride 1: the "maximum" is a view of the input
         best = best.copy()
+    return best, jh, jw
+
+
+@functools.lru_cache(maxsize=256)
+def _tiles_apply(geom: PoolGeometry) -> bool:
+    """Does :func:`_nonoverlapping_max` handle this geometry?
+
+    Windows must tile the input: stride equal to the kernel, no dilation, no padding, no partial
+    (ceil_mode) window, and at least 2 x 2 elements with at most 256 rows.
+    """
+    return all(a.stride == a.kernel >= 2 and a.dilation == 1 and a.padding == 0 and a.padded_extent[1] <= 0
+               for a in (geom.h, geom.w)) and geom.h.kernel <= 256
+
+
+def _nonoverlapping_max(xb, geom, out):
+    """:func:`_separable_max` for windows that tile the input, columns first; ``xb`` is (planes, H, W), contiguous.
+
+    Stage 1 takes the first maximum down each column segment of a window (``kh`` rows). It runs
+    over the block as one flat array, comparing each element with the ones ``W``, ``2W``, ...
+    after it: that also computes segments that start on rows no window starts on, which are
+    thrown away, but the passes are contiguous, and numpy's per-row overhead on the short image
+    rows cost more than the extra work. The segments of the window rows are then split by kernel
+    column (one copy), and stage 2 picks the winning column: the larger segment maximum or, on
+    equal maxima, the segment whose maximum lies in an earlier row (row-major order: row first).
+
+    Writes the maxima into ``out`` (planes, H_out, W_out); returns ``(out, jh, jw)``.
+    """
+    kh, kw = geom.h.kernel, geom.w.kernel
+    n, H, W = xb.shape
+    h_out, w_out = geom.h.out, geom.w.out
+    flat = xb.reshape(-1)
+    length = flat.size - (kh - 1) * W  # segments starting at every element that has kh - 1 rows below it
+    seg_max, seg_row, _ = _first_max([flat[j * W: j * W + length] for j in range(kh)], 0, np.uint8)
+
+    def window_rows(a):  # (planes, H_out, W_out * kw) view: the segments that start on a window's top row
+        step = a.itemsize  # every element lies inside ``a``: the last one is at (n-1)*H*W + (h_out*kh - kh)*W + w_out*kw - 1
+        return np.ndarray((n, h_out, w_out * kw), a.dtype, a, strides=(H * W * step, kh * W * step, step))
+
+    seg_max, seg_row = window_rows(seg_max), window_rows(seg_row)
+    # (kw, planes, H_out, W_out): kernel column j of every window, contiguous and ours to overwrite
+    cols = np.moveaxis(seg_max.reshape(n, h_out, w_out, kw), -1, 0).copy()
+    if kw == 2:  # each window's two row codes side by side, read as one uint16: low byte left, high byte right
+        return _two_column_max(cols, seg_row.view(np.uint16), out)
+    row_codes = np.moveaxis(seg_row.reshape(n, h_out, w_out, kw), -1, 0).copy()
+    best, jh, jw = cols[0], row_codes[0], None
+    for j in range(1, kw):
+        better = np.greater(cols[j], best)
+        tie = np.equal(cols[j], best)
+        if tie.any():
+            tie &= np.less(row_codes[j], jh)  # equal maxima: the earlier row comes first in row-major order
+            if tie.any():
+                better |= tie
+                np.copyto(best, cols[j], where=tie)  # the winner's own value (its sign of zero)
+        best = np.maximum(cols[j], best, out=out if j == kw - 1 else best)  # keeps ``best`` on a tie
+        taken = better.view(np.uint8)
+        flip = np.bitwise_xor(jh, row_codes[j])
+        flip *= taken
+        jh ^= flip
+        step = taken * np.uint8(j) if j > 1 else taken
+        jw = step if jw is None else np.maximum(jw, step, out=jw)
+    return best, jh, jw
+
+
+def _two_column_max(cols, row_pair, out):
+    """Stage 2 of :func:`_nonoverlapping_max` for two kernel columns; ``row_pair`` holds both row codes."""
+    left, right = cols
+    better = np.greater(right, left)
+    tie = np.equal(right, left)
+    if tie.any():
+        tie &= np.less(row_pair >> 8, row_pair & 0xFF)  # equal maxima: the earlier row wins
+        if tie.any():
+            better |= tie
+            np.copyto(left, right, where=tie)  # the winner's own value (its sign of zero)
+    best = np.maximum(right, left, out=out)  # keeps ``left`` on a tie
+    jw = better.view(np.uint8)
+    jh = np.right_shift(row_pair, np.left_shift(jw, 3, dtype=np.uint16))  # the winning column's row code
+    jh &= 0xFF
     return best, jh, jw
 
 

@@ -37,6 +37,16 @@ def test_first_maximum_in_row_major_order_wins_a_tie():
     assert pv.max_pool2d(x, 2, return_indices=True)[1].item() == 1
 
 
+def test_a_tie_keeps_the_sign_of_zero_of_the_first_maximum():
+    # +0.0 (row 0, column 1) comes before -0.0 (row 1, column 0) in row-major order
+    x = np.array([[-1.0, 0.0], [-0.0, -1.0]], dtype=np.float32)
+    for path in MAX_POOL_PATHS:
+        with max_pool_path(path):
+            y, idx = pv.max_pool2d(np.stack([x, x]), 2, return_indices=True)
+        assert idx.ravel().tolist() == [1, 1], path
+        assert not np.signbit(y).any(), path
+
+
 def test_all_zero_windows_after_relu_route_to_first_element():
     x = np.zeros((4, 4))
     dx = pv.max_pool2d_backward(np.ones((2, 2)), x, 2)
@@ -183,6 +193,36 @@ def test_vectorised_max_pool_equals_the_loop_reference(path, config):
     np.testing.assert_array_equal(dx, max_pool2d_backward_loop(g, x, **kwargs))
     np.testing.assert_array_equal(dx_from_indices, dx)
     np.testing.assert_array_equal(np.signbit(dx), np.signbit(max_pool2d_backward_loop(g, x, **kwargs)))
+
+
+@st.composite
+def tiling_configs(draw):
+    """Windows that tile the input (stride = kernel, no padding or dilation): the columns-first path."""
+    k = (draw(st.integers(2, 4)), draw(st.integers(2, 4)))
+    shape = (draw(st.integers(k[0], 13)), draw(st.integers(k[1], 13)))
+    lead = draw(st.sampled_from([(), (3,), (2, 2)]))
+    kind = draw(st.sampled_from(["normal", "ties", "relu", "nan", "int", "zeros"]))
+    return dict(kernel_size=k, ceil_mode=draw(st.booleans())), lead + shape, kind, draw(st.integers(0, 2**16))
+
+
+@pytest.mark.parametrize("path", ["passes", "tiles"])
+@settings(max_examples=150, deadline=None)
+@given(config=tiling_configs())
+def test_tiling_windows_equal_the_loop_reference(path, config):
+    kwargs, shape, kind, seed = config
+    if kind == "zeros":  # +0.0 and -0.0 tie: the first one's sign must come out
+        x = np.random.default_rng(seed).choice(np.array([-1.0, -0.0, 0.0], dtype=np.float32), shape)
+    else:
+        x = _make_input(shape, kind, seed)
+    with max_pool_path(path):
+        y, idx = pv.max_pool2d(x, return_indices=True, **kwargs)
+        g = np.random.default_rng(seed + 1).standard_normal(y.shape).astype(np.float32)
+        dx = pv.max_pool2d_backward(g, x, indices=idx, **kwargs)
+    y_ref, idx_ref = max_pool2d_loop(x, **kwargs)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(np.signbit(y), np.signbit(y_ref))
+    np.testing.assert_array_equal(idx, idx_ref)
+    np.testing.assert_array_equal(dx, max_pool2d_backward_loop(g, x, **kwargs))
 
 
 @settings(max_examples=100, deadline=None)
