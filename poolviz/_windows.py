@@ -183,10 +183,17 @@ def route_indices(g: np.ndarray, indices: np.ndarray, in_shape) -> np.ndarray:
     H, W = in_shape
     lead = g.shape[:-2]
     n_planes, n_out = math.prod(lead), math.prod(g.shape[-2:])
+    step = max(1, BLOCK_BYTES // (H * W * g.dtype.itemsize))
+    if n_planes <= step:  # one block: a single scatter, and few numpy calls for a small input
+        dx = np.zeros(lead + (H, W), dtype=g.dtype)
+        flat = indices.reshape(n_planes, n_out)
+        if n_planes > 1:
+            flat = flat + np.arange(0, n_planes * H * W, H * W, dtype=np.int64)[:, None]
+        np.add.at(dx.reshape(-1), flat.reshape(-1), g.reshape(-1))
+        return dx
     dx = np.empty(lead + (H, W), dtype=g.dtype)
     dx_planes, g_planes = dx.reshape(n_planes, H * W), g.reshape(n_planes, n_out)
     index_planes = indices.reshape(n_planes, n_out)
-    step = max(1, BLOCK_BYTES // (H * W * g.dtype.itemsize))
     plane_start = np.arange(min(step, n_planes), dtype=np.int64)[:, None] * (H * W)
     for start in range(0, n_planes, step):
         block = slice(start, start + step)

@@ -180,13 +180,18 @@ def pool_geometry(in_shape, kernel_size, stride=None, padding=0, dilation=1, cei
     TypeError, ValueError
         With a message naming the argument and the fix.
     """
+    if type(kernel_size) is int and (stride is None or type(stride) is int) and type(padding) is int \
+            and type(dilation) is int and type(ceil_mode) is bool:  # the common case, without the conversions
+        k = (kernel_size,) * dims
+        return _checked_geometry(tuple(map(int, in_shape)), k, k if stride is None else (stride,) * dims,
+                                 (padding,) * dims, (dilation,) * dims, ceil_mode, dims, max_padding)
     k = _as_ints(kernel_size, "kernel_size", dims)
     s = k if stride is None else _as_ints(stride, "stride", dims)
     p = _as_ints(padding, "padding", dims)
     d = _as_ints(dilation, "dilation", dims)
     if not isinstance(ceil_mode, (bool, np.bool_)):
         raise TypeError(f"ceil_mode must be True or False, got {ceil_mode!r}.")
-    return _checked_geometry(tuple(int(n) for n in in_shape), k, s, p, d, bool(ceil_mode), dims, max_padding)
+    return _checked_geometry(tuple(map(int, in_shape)), k, s, p, d, bool(ceil_mode), dims, max_padding)
 
 
 @functools.lru_cache(maxsize=512)
