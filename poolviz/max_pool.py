@@ -76,7 +76,7 @@ def max_pool_switches(x: np.ndarray, geom: PoolGeometry, indices: bool = True) -
         if _TILES and _tiles_apply(geom):
             best, jh, jw = _nonoverlapping_max(planes[block], geom, out=values[block])
         else:
-            best, jh, jw = _separable_max(xp, geom, first_code)
+            best, jh, jw = _phase_plane_max(xp, geom, first_code)
             values[block] = best
         if x.dtype.kind == "f":
             nan_windows = np.isnan(values[block])
@@ -94,16 +94,29 @@ def _switch_indices(jh, jw, geom: PoolGeometry, out=None) -> np.ndarray:
     """Flat indices ``row * W + col`` (int64) of the elements at kernel row ``jh``, column ``jw`` of each window.
 
     The offset within the window, ``jh*dh*W + jw*dw``, is formed in the smallest integer type that holds
-    it, then added to each window's origin in one int64 pass: half the memory traffic of a table lookup.
+    it, widened to int64 in one cast, and added to each window's origin (an int64 array of the same
+    shape, so that the addition is one pass of a single type: mixed types or broadcasting there measured
+    twice as slow).
     """
-    base = window_tables(geom)[0]
     W = geom.w.length
     row_step, col_step = geom.h.dilation * W, geom.w.dilation
     largest = (geom.h.kernel - 1) * row_step + (geom.w.kernel - 1) * col_step
     small = np.uint16 if largest < 2**16 else np.int64
     offset = np.multiply(jh, row_step, dtype=small)
     offset += np.multiply(jw, col_step, dtype=small) if col_step != 1 else jw
-    return np.add(base, offset, out=out, dtype=np.int64)
+    if out is None:
+        out = np.empty(offset.shape, dtype=np.int64)
+    np.copyto(out, offset)
+    out += _window_origins(geom, offset.shape) if offset.size <= 1 << 18 else window_tables(geom)[0]
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def _window_origins(geom: PoolGeometry, shape) -> np.ndarray:
+    """Flat index of each window's first element, repeated to ``shape`` (..., H_out, W_out); read-only, cached (a block's worth)."""
+    origins = np.ascontiguousarray(np.broadcast_to(window_tables(geom)[0], shape))
+    origins.setflags(write=False)
+    return origins
 
 
 def _first_max(views, first, code_type, carried=None):
@@ -138,44 +151,65 @@ def _first_max(views, first, code_type, carried=None):
     return best, position, chosen
 
 
-def _separable_max(xp, geom, first_code):
-    """Window maxima, and the kernel row ``jh`` and column ``jw`` of each window's first maximum.
+def _phase_plane_max(xp, geom, first_code):
+    """Window maxima, and the kernel row ``jh`` and column ``jw`` of each window's first maximum; ``xp`` is (planes, Hp, Wp).
 
-    Two stages: along each row, then across rows.
+    Two stages, along the rows and then across them. Row-major "first maximum" is lexicographic in
+    (jh, jw): the first kernel row holding the window's maximum, and the first column of that row.
+    Stage 1 finds each row segment's first maximum (its column code ``cw``); stage 2 the first row
+    whose segment maximum beats all rows before it, carrying that row's ``cw`` along.
 
-    Row-major "first maximum" is lexicographic in (jh, jw): the first row holding the window's
-    maximum, and the first column of that row. Stage 1 finds each row segment's first maximum
-    (column code ``cw``); stage 2 the first row whose segment maximum beats all rows before it,
-    carrying that row's ``cw`` along.
+    The padded block is split into its stride-phase planes ``xp[:, rh::sh, rw::sw]``, each copied
+    into a buffer of one common shape (planes, Hc, Wc). Kernel offset (jh, jw) then reads phase
+    (rh, rw) = (jh*dh % sh, jw*dw % sw) at a fixed shift (qh, qw) = (jh*dh // sh, jw*dw // sw), which in
+    the flattened buffer is the fixed shift ``qh*Wc + qw``. So both stages run on flat slices of
+    the buffers: contiguous passes, without numpy's overhead on each short image row. They also
+    compute "windows" at positions where no window starts (the last columns and rows of a
+    plane, across plane boundaries); those are never read. The window starts are picked at the
+    end with strided views.
 
-    Speed: numpy's ufuncs are several times slower on strided than on contiguous data, so when
-    windows overlap, the padded input is first split into its stride-phase planes
-    ``xp[..., rh::sh, rw::sw]`` (one strided copy each) and every later pass reads contiguous rows.
-    Kernel row ``jh`` reads plane row-phase ``(jh*dh) % sh`` shifted by ``(jh*dh) // sh``; stage 1
-    runs once per row-phase, over all of that phase's rows, so overlapping windows share it.
+    Windows that overlap share their stage-1 segments. Returns ``(best, jh, jw)``, shape
+    (planes, H_out, W_out) each (views into the work arrays).
     """
     h, w = geom.h, geom.w
-    code_type = first_code.dtype.type
+    n, Hp, Wp = xp.shape
+    Hc, Wc = -(-Hp // h.stride), -(-Wp // w.stride)
     qh, rh = zip(*(divmod(j * h.dilation, h.stride) for j in range(h.kernel)))  # shift, phase of kernel row j
     qw, rw = zip(*(divmod(j * w.dilation, w.stride) for j in range(w.kernel)))
-    # Copies pay when windows overlap along the rows (kernel columns share a phase); without overlap,
-    # reading the strided views in place measured faster than copying them first.
-    copy = len(set(rw)) < len(rw)
+    code_type = first_code.dtype.type
+    size = n * Hc * Wc
     planes = {}
     for r in sorted(set(rh)):
         for c in sorted(set(rw)):
-            plane = xp[..., r:: h.stride, c:: w.stride]
-            planes[r, c] = np.ascontiguousarray(plane) if copy else plane
-    first_w = w.inside().argmax(axis=1)
+            if (h.stride, w.stride) == (1, 1):
+                planes[r, c] = xp.reshape(-1)
+                continue
+            source = xp[:, r:: h.stride, c:: w.stride]
+            plane = np.empty((n, Hc, Wc), dtype=xp.dtype)
+            plane[:, : source.shape[1], : source.shape[2]] = source
+            plane[:, source.shape[1]:, :] = 0  # cells no window reads: set only so that nothing is uninitialised
+            plane[:, :, source.shape[2]:] = 0
+            planes[r, c] = plane.reshape(-1)
+    length = size - max(qw)
     row_max, cw = {}, {}
     for r in sorted(set(rh)):
-        columns = [planes[r, rw[j]][..., :, qw[j]: qw[j] + w.out] for j in range(w.kernel)]
-        row_max[r], cw[r], _ = _first_max(columns, first_w, code_type)
-    rows = [row_max[rh[j]][..., qh[j]: qh[j] + h.out, :] for j in range(h.kernel)]
-    cw_rows = [cw[rh[j]][..., qh[j]: qh[j] + h.out, :] for j in range(h.kernel)]
-    best, jh, jw = _first_max(rows, h.inside().argmax(axis=1)[:, None], code_type, cw_rows)
-    if np.may_share_memory(best, xp):  # a 1x1 kernel with stride 1: the "maximum" is a view of the input
-        best = best.copy()
+        columns = [planes[r, rw[j]][qw[j]: qw[j] + length] for j in range(w.kernel)]
+        row_max[r], cw[r], _ = _first_max(columns, 0, code_type)
+    length -= max(qh) * Wc
+    rows = [row_max[rh[j]][qh[j] * Wc: qh[j] * Wc + length] for j in range(h.kernel)]
+    cw_rows = [cw[rh[j]][qh[j] * Wc: qh[j] * Wc + length] for j in range(h.kernel)]
+    best, jh, jw = _first_max(rows, 0, code_type, cw_rows)
+
+    def window_starts(a):  # (planes, H_out, W_out) view of the positions where windows start
+        if a.strides == (0,):  # a one-element kernel axis: the code is 0 everywhere
+            return np.zeros((n, h.out, w.out), dtype=a.dtype)
+        step = a.itemsize
+        return np.ndarray((n, h.out, w.out), a.dtype, a, strides=(Hc * Wc * step, Wc * step, step))
+
+    best, jh, jw = window_starts(best), window_starts(jh), window_starts(jw)
+    if first_code.any():  # windows starting in padding: nothing beats their first real element
+        jh = np.maximum(jh, h.inside().argmax(axis=1).astype(code_type)[:, None])
+        jw = np.maximum(jw, w.inside().argmax(axis=1).astype(code_type)[None, :])
     return best, jh, jw
 
 
@@ -191,7 +225,7 @@ def _tiles_apply(geom: PoolGeometry) -> bool:
 
 
 def _nonoverlapping_max(xb, geom, out):
-    """:func:`_separable_max` for windows that tile the input, columns first; ``xb`` is (planes, H, W), contiguous.
+    """:func:`_phase_plane_max` for windows that tile the input, columns first; ``xb`` is (planes, H, W), contiguous.
 
     Stage 1 takes the first maximum down each column segment of a window (``kh`` rows). It runs
     over the block as one flat array, comparing each element with the ones ``W``, ``2W``, ...
