@@ -178,17 +178,17 @@ def _phase_plane_max(xp, geom, first_code):
     qw, rw = zip(*(divmod(j * w.dilation, w.stride) for j in range(w.kernel)))
     code_type = first_code.dtype.type
     size = n * Hc * Wc
-    planes = {}
-    for r in sorted(set(rh)):
-        for c in sorted(set(rw)):
-            if (h.stride, w.stride) == (1, 1):
-                planes[r, c] = xp.reshape(-1)
-                continue
+    phases = [(r, c) for r in sorted(set(rh)) for c in sorted(set(rw))]
+    if (h.stride, w.stride) == (1, 1):
+        planes = {(0, 0): xp.reshape(-1)}
+    else:  # one buffer for all phases: separate arrays measured twice as slow to fill
+        buffer = np.empty((len(phases), n, Hc, Wc), dtype=xp.dtype)
+        buffer[:, :, -1, :] = 0  # cells no window reads (a phase may be a row or column short): set only
+        buffer[:, :, :, -1] = 0  # so that nothing is uninitialised
+        planes = {}
+        for plane, (r, c) in zip(buffer, phases):
             source = xp[:, r:: h.stride, c:: w.stride]
-            plane = np.empty((n, Hc, Wc), dtype=xp.dtype)
             plane[:, : source.shape[1], : source.shape[2]] = source
-            plane[:, source.shape[1]:, :] = 0  # cells no window reads: set only so that nothing is uninitialised
-            plane[:, :, source.shape[2]:] = 0
             planes[r, c] = plane.reshape(-1)
     length = size - max(qw)
     row_max, cw = {}, {}
@@ -304,16 +304,21 @@ def _max_pool_small(x, geom, lowest, gather, padding_slot, has_padding):
     else:
         padded = planes
     windows = padded[:, gather]  # (planes, H_out*W_out, kh*kw)
-    codes = windows.argmax(axis=-1)
-    window = np.arange(gather.shape[0])
-    values = windows.reshape(-1, gather.shape[1])[np.arange(codes.size), codes.reshape(-1)]
+    n_windows, size = gather.shape
+    # position of each window's first maximum in the flattened (H_out*W_out, kh*kw) window list
+    chosen = windows.argmax(axis=-1)
+    chosen += np.arange(0, n_windows * size, size)
+    if planes.shape[0] == 1:
+        values = windows.reshape(-1)[chosen]
+    else:
+        values = windows.reshape(-1)[chosen + np.arange(0, windows.size, n_windows * size)[:, None]]
     if x.dtype.kind == "f" and np.isnan(values).any():
         return None
-    indices = gather[window, codes]
+    indices = gather.reshape(-1)[chosen]
     if has_padding:  # a window whose real elements all equal -inf may have "chosen" padding
-        chose_padding = padding_slot[window, codes]
+        chose_padding = padding_slot.reshape(-1)[chosen]
         if chose_padding.any():
-            first_real = gather[window, (~padding_slot).argmax(axis=1)]
+            first_real = gather[np.arange(n_windows), (~padding_slot).argmax(axis=1)]
             indices = np.where(chose_padding, first_real, indices)
     out_shape = x.shape[:-2] + geom.out_shape
     return values.reshape(out_shape), indices.astype(np.int64, copy=False).reshape(out_shape)
