@@ -55,8 +55,8 @@ def max_pool_switches(x: np.ndarray, geom: PoolGeometry, indices: bool = True) -
     Large inputs are processed in blocks of whole (H, W) planes of about ``BLOCK_BYTES`` each, so
     that the several passes over one block read it from the CPU cache rather than from memory.
 
-    Returns ``(values, indices)``, both of shape (..., H_out, W_out); ``indices`` is None when not
-    asked for and not free (the fast path for large inputs computes them separately).
+    Returns ``(values, indices)``, both of shape (..., H_out, W_out); for large inputs ``indices``
+    is None unless asked for (they cost an int64 pass).
     """
     lowest = _lowest(x.dtype)
     _, _, first_code, gather, padding_slot, has_padding = window_tables(geom)
@@ -113,46 +113,46 @@ def _switch_indices(jh, jw, geom: PoolGeometry, out=None) -> np.ndarray:
 
 @functools.lru_cache(maxsize=16)
 def _window_origins(geom: PoolGeometry, shape) -> np.ndarray:
-    """Flat index of each window's first element, repeated to ``shape`` (..., H_out, W_out); read-only, cached (a block's worth)."""
+    """Flat index of each window's first element, repeated to ``shape`` (..., H_out, W_out).
+
+    Read-only and cached: a block's worth, for :func:`_switch_indices`.
+    """
     origins = np.ascontiguousarray(np.broadcast_to(window_tables(geom)[0], shape))
     origins.setflags(write=False)
     return origins
 
 
-def _first_max(views, first, code_type, carried=None):
+def _first_max(views, code_type, carried=None):
     """Running first strict maximum over equally shaped ``views``.
 
     Returns ``(best, position, chosen)``: the maximum, the index ``j`` of the first view holding it
-    (``first``, broadcastable, where nothing beats the first view: the first non-padding element),
-    and ``carried[position]`` if ``carried`` (a list like ``views``) is given. Positions only grow
-    along the sequence, so "set to j where better" is ``maximum(position, better * j)``, and "take the
-    carried value where better" is ``c ^ ((c ^ r) * better)``: cheap uint8 arithmetic instead of masked
-    stores, which are ~30x slower here. ``np.maximum(v, best)`` keeps the earlier value on a tie
-    (0.0 against -0.0), so ``best`` is always the element at ``position``.
+    (0 where nothing beats the first view), and ``carried[position]`` if ``carried`` (a list like
+    ``views``) is given. Positions only grow along the sequence, so "set to j where better" is
+    ``maximum(position, better * j)``, and "take the carried value where better" is
+    ``c ^ ((c ^ r) * better)``: cheap uint8 arithmetic instead of masked stores, which are ~30x
+    slower here. ``np.maximum(v, best)`` keeps the earlier value on a tie (0.0 against -0.0), so
+    ``best`` is always the element at ``position``. With a single view, ``position`` is a
+    broadcast 0.
     """
     best, position = views[0], None
-    first = np.asarray(first, dtype=code_type)
     chosen = carried[0] if carried is not None else None
     for j in range(1, len(views)):
         v = views[j]
         better = np.greater(v, best).view(np.uint8)
         best = np.maximum(v, best, out=None if j == 1 else best)  # j == 1: a new array, views[0] untouched
         step = better * code_type(j) if j > 1 else better.astype(code_type, copy=False)
-        if position is None:
-            position = np.maximum(step, first) if first.any() else step  # no padding in front: skip a pass
-        else:
-            np.maximum(position, step, out=position)
+        position = step if position is None else np.maximum(position, step, out=position)
         if carried is not None:
             flip = np.bitwise_xor(chosen, carried[j])
             flip *= better
             chosen = np.bitwise_xor(chosen, flip, out=None if j == 1 else chosen)
     if position is None:
-        position = np.broadcast_to(first, best.shape)
+        position = np.broadcast_to(code_type(0), best.shape)
     return best, position, chosen
 
 
 def _phase_plane_max(xp, geom, first_code):
-    """Window maxima, and the kernel row ``jh`` and column ``jw`` of each window's first maximum; ``xp`` is (planes, Hp, Wp).
+    """Maxima, and the kernel row ``jh`` and column ``jw`` of each window's first maximum, for ``xp`` (planes, Hp, Wp).
 
     Two stages, along the rows and then across them. Row-major "first maximum" is lexicographic in
     (jh, jw): the first kernel row holding the window's maximum, and the first column of that row.
@@ -194,11 +194,11 @@ def _phase_plane_max(xp, geom, first_code):
     row_max, cw = {}, {}
     for r in sorted(set(rh)):
         columns = [planes[r, rw[j]][qw[j]: qw[j] + length] for j in range(w.kernel)]
-        row_max[r], cw[r], _ = _first_max(columns, 0, code_type)
+        row_max[r], cw[r], _ = _first_max(columns, code_type)
     length -= max(qh) * Wc
     rows = [row_max[rh[j]][qh[j] * Wc: qh[j] * Wc + length] for j in range(h.kernel)]
     cw_rows = [cw[rh[j]][qh[j] * Wc: qh[j] * Wc + length] for j in range(h.kernel)]
-    best, jh, jw = _first_max(rows, 0, code_type, cw_rows)
+    best, jh, jw = _first_max(rows, code_type, cw_rows)
 
     def window_starts(a):  # (planes, H_out, W_out) view of the positions where windows start
         if a.strides == (0,):  # a one-element kernel axis: the code is 0 everywhere
@@ -242,10 +242,10 @@ def _nonoverlapping_max(xb, geom, out):
     h_out, w_out = geom.h.out, geom.w.out
     flat = xb.reshape(-1)
     length = flat.size - (kh - 1) * W  # segments starting at every element that has kh - 1 rows below it
-    seg_max, seg_row, _ = _first_max([flat[j * W: j * W + length] for j in range(kh)], 0, np.uint8)
+    seg_max, seg_row, _ = _first_max([flat[j * W: j * W + length] for j in range(kh)], np.uint8)
 
     def window_rows(a):  # (planes, H_out, W_out * kw) view: the segments that start on a window's top row
-        step = a.itemsize  # every element lies inside ``a``: the last one is at (n-1)*H*W + (h_out*kh - kh)*W + w_out*kw - 1
+        step = a.itemsize  # all inside ``a``: the last is at (n-1)*H*W + (h_out-1)*kh*W + w_out*kw - 1 < length
         return np.ndarray((n, h_out, w_out * kw), a.dtype, a, strides=(H * W * step, kh * W * step, step))
 
     seg_max, seg_row = window_rows(seg_max), window_rows(seg_row)
