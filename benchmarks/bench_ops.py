@@ -301,6 +301,13 @@ def machine_info():
 
 # --- the run ----------------------------------------------------------------------------------
 
+def tie_heavy(x, rng):
+    """``x`` after a ReLU, rounded to one decimal, with half its zeros made -0.0: windows full of ties."""
+    ties = np.round(np.maximum(x, 0), 1)
+    ties[(ties == 0) & (rng.random(x.shape) < 0.5)] = -0.0
+    return ties
+
+
 def build_jobs(columns, rng):
     """Draw each case's inputs once and give every implementation the same arrays.
 
@@ -314,9 +321,11 @@ def build_jobs(columns, rng):
         y_shape = pv.max_pool2d(x, k, s).shape  # avg pooling has the same output shape
         g = rng.standard_normal(y_shape, dtype=np.float32)
         sizes[case] = (x.size, math.prod(y_shape))
+        ties = tie_heavy(x, rng)
         for op in NUMPY_OPS:
             if torch is not None:
-                checks.append((case, op, check_against_torch(op, x, g, k, s)))
+                checks.append((case, op, "random normal x", check_against_torch(op, x, g, k, s)))
+                checks.append((case, op, "tie-heavy x", check_against_torch(op, ties, g, k, s)))
             per_column = {name: make(op, x, g, k, s) for name, make in columns.items()}
             for pass_ in PASSES:
                 jobs[(case, op, pass_)] = {name: per_column[name][pass_] for name in columns}
@@ -397,11 +406,12 @@ def main(argv=None):
     print()
     print(results_table(medians, sizes, bandwidth, loop_budget))
 
-    print("\nBit-for-bit against PyTorch on the benchmark inputs (float32, random normal x and grad_output):\n")
+    print("\nBit-for-bit against PyTorch on the benchmark inputs (float32, random normal grad_output; the "
+          "timed random normal x, and a tie-heavy x: ReLU, rounded to 0.1, half the zeros -0.0):\n")
     if torch is None:
         print("- skipped: torch is not installed")
-    for (shape, k, s), op, result in checks:
-        print(f"- {op}_pool2d {shape} k={k} s={s}: {result}")
+    for (shape, k, s), op, what, result in checks:
+        print(f"- {op}_pool2d {shape} k={k} s={s}, {what}: {result}")
     print(f"\ntotal run time {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -3,9 +3,11 @@
 A pooling op visits its ``kh * kw`` kernel offsets in row-major order. For offset
 ``(jh, jw)``, :func:`offset_view` is the ``(..., H_out, W_out)`` view of element
 ``(jh, jw)`` of every window at once, so one numpy pass per offset handles all windows
-(average pooling, and every backward that spreads a gradient over a window). Max pooling's
-forward has its own two-stage path in :mod:`poolviz.max_pool`; its backward routes with
-:func:`route_indices`.
+(small inputs of average pooling, the smooth pools, and every backward that spreads a
+gradient over a window). Large inputs go in blocks of planes (``BLOCK_BYTES``) through faster
+paths that add the same numbers in the same order: :mod:`poolviz._dense` for average pooling,
+and max pooling's own two-stage forward in :mod:`poolviz.max_pool`; max pooling's backward
+routes with :func:`route_indices`.
 """
 from __future__ import annotations
 

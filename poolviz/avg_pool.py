@@ -10,15 +10,21 @@ matrix). The divisor, as in ``torch.nn.functional.avg_pool2d``:
 * else the number of real (non-padding) elements in the window.
 
 Shapes: ``x`` is ``(..., H, W)``, the output ``(..., H_out, W_out)`` (see :mod:`poolviz.geometry`).
+
+Window elements are added in row-major window order and gradients in increasing output order, as
+PyTorch's CPU kernels do, so float results match to the last bit. Large inputs take other, faster
+paths (:func:`window_sum`, :func:`spread_to_windows`) that add the same numbers in the same order.
 Integer inputs give float64 outputs; float32 stays float32; float16 is summed in float32 (as
 PyTorch does) and returned as float16. Every backward returns grad_output's float dtype.
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
+from ._dense import dense_layout, dense_spread, dense_window_sum
 from ._windows import offset_view, pad_to_windows, scatter_offsets
 from .geometry import PoolGeometry, check_array, check_grad_output, pool_geometry
 
@@ -46,27 +52,61 @@ def _out_dtype(x: np.ndarray) -> np.dtype:
     return x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
 
 
-def window_sum(x: np.ndarray, geom: PoolGeometry) -> np.ndarray:
-    """Sum of each window's elements (zero padding), added in row-major window order, shape (..., H_out, W_out)."""
-    xp = pad_to_windows(x, geom, 0)
+#: Up to this many input elements, one pass per kernel offset over strided views is cheapest (fewest numpy
+#: calls); above it, the dense paths of :mod:`poolviz._dense`. Tests set it to -1 to force those.
+_SMALL = 1 << 15
+
+
+def window_sum(x: np.ndarray, geom: PoolGeometry, divisor=None) -> np.ndarray:
+    """Sum of each window's elements (zero padding), added in row-major window order, shape (..., H_out, W_out).
+
+    ``x`` is (..., H, W). If ``divisor`` (H_out, W_out) is given, returns the sums divided by it. The order
+    of the additions is fixed, so float results are bit-identical whichever path runs: small inputs, or
+    large strides, add one strided view per kernel offset; large inputs go through
+    :func:`poolviz._dense.dense_window_sum`, in contiguous passes over blocks of planes.
+    """
+    layout = dense_layout(geom) if x.size > _SMALL else None
+    if layout is not None:
+        return dense_window_sum(x, geom, layout, divisor)
+    total = _offset_window_sum(pad_to_windows(x, geom, 0), geom)
+    return total if divisor is None else total / divisor
+
+
+def _offset_window_sum(xp: np.ndarray, geom: PoolGeometry) -> np.ndarray:
+    """Window sums of the padded planes ``xp`` (..., Hp, Wp), (..., H_out, W_out): one pass per kernel offset.
+
+    Each sum starts at 0, as PyTorch's do: ``0 + x`` is ``x`` except for -0.0, so a window of -0.0s sums
+    to +0.0, not -0.0. (Elsewhere the first two elements are added directly and the 0 is added at the
+    end: the same result, as a sum that starts at +0.0 can never become -0.0.)
+    """
     total = None
     with np.errstate(invalid="ignore", over="ignore"):  # inf + -inf is NaN, as in PyTorch, silently
         for jh, jw in geom.offsets():
             v = offset_view(xp, geom, jh, jw)
-            total = v.copy() if total is None else np.add(total, v, out=total)
+            total = np.add(v, 0) if total is None else np.add(total, v, out=total)
     return total
 
 
-def spread_to_windows(per_window: np.ndarray, geom: PoolGeometry, weight=None) -> np.ndarray:
+def spread_to_windows(per_window: np.ndarray, geom: PoolGeometry, weight=None, divisor=None) -> np.ndarray:
     """Send ``per_window`` (..., H_out, W_out) to every element of its window; overlaps add up.
 
     ``weight(jh, jw)``, if given, returns a factor (..., H_out, W_out) for offset (jh, jw).
+    ``divisor`` (H_out, W_out), if given, divides ``per_window`` first.
     Returns an array of the input's shape (..., H, W); padding positions are dropped.
+    Each input adds its contributions to 0 in increasing output order, as PyTorch does (see
+    :func:`scatter_offsets`). Without ``weight``, large inputs go through
+    :func:`poolviz._dense.dense_spread`, in contiguous passes over blocks of planes.
     """
+    lead = per_window.shape[:-2]
+    H, W = geom.in_shape
+    layout = dense_layout(geom) if weight is None and math.prod(lead) * H * W > _SMALL else None
+    if layout is not None:
+        return dense_spread(per_window, geom, layout, divisor)
+    if divisor is not None:
+        per_window = per_window / divisor
     if weight is None:
-        return scatter_offsets(lambda jh, jw: per_window, geom, per_window.shape[:-2], per_window.dtype)
-    return scatter_offsets(lambda jh, jw: per_window * weight(jh, jw), geom, per_window.shape[:-2],
-                           per_window.dtype)
+        return scatter_offsets(lambda jh, jw: per_window, geom, lead, per_window.dtype)
+    return scatter_offsets(lambda jh, jw: per_window * weight(jh, jw), geom, lead, per_window.dtype)
 
 
 def _check_divisor(divisor_override):
@@ -115,7 +155,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     x = _float(x0)
     geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 2)
     divisor = avg_divisor(geom, count_include_pad, divisor_override)
-    return (window_sum(x, geom) / divisor.astype(x.dtype)).astype(_out_dtype(x0), copy=False)
+    return window_sum(x, geom, divisor.astype(x.dtype)).astype(_out_dtype(x0), copy=False)
 
 
 def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -138,7 +178,7 @@ def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, cei
     g0 = check_grad_output(grad_output, x.shape[:-2] + geom.out_shape, "avg_pool2d")
     g = _float(g0)
     divisor = avg_divisor(geom, count_include_pad, divisor_override)
-    return spread_to_windows(g / divisor.astype(g.dtype), geom).astype(g0.dtype, copy=False)
+    return spread_to_windows(g, geom, divisor=divisor.astype(g.dtype)).astype(g0.dtype, copy=False)
 
 
 def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -151,7 +191,7 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     x = _float(x0)
     geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 1)
     divisor = avg_divisor(geom, count_include_pad, divisor_override)
-    return (window_sum(x[..., None, :], geom) / divisor.astype(x.dtype))[..., 0, :].astype(_out_dtype(x0), copy=False)
+    return window_sum(x[..., None, :], geom, divisor.astype(x.dtype))[..., 0, :].astype(_out_dtype(x0), copy=False)
 
 
 def avg_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -162,7 +202,8 @@ def avg_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0, cei
     g0 = check_grad_output(grad_output, x.shape[:-1] + geom.out_shape[1:], "avg_pool1d")
     g = _float(g0)
     divisor = avg_divisor(geom, count_include_pad, divisor_override)
-    return spread_to_windows(g[..., None, :] / divisor.astype(g.dtype), geom)[..., 0, :].astype(g0.dtype, copy=False)
+    return spread_to_windows(g[..., None, :], geom, divisor=divisor.astype(g.dtype))[..., 0, :].astype(g0.dtype,
+                                                                                                 copy=False)
 
 
 # --- Lp (power-average) pooling ------------------------------------------------------------

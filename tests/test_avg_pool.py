@@ -3,10 +3,11 @@ from functools import partial
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import poolviz as pv
+from poolviz import _dense, avg_pool
 from poolviz.reference import avg_pool2d_backward_loop, avg_pool2d_loop, lp_pool2d_loop
 
 
@@ -62,20 +63,23 @@ def avg_configs(draw):
     return kwargs, shape, dtype, draw(st.integers(0, 2**16))
 
 
-@settings(max_examples=200, deadline=None)
-@given(avg_configs())
-def test_vectorised_avg_pool_equals_the_loop_reference(config):
-    kwargs, shape, dtype, seed = config
+def _assert_equals_the_loop_reference(kwargs, shape, dtype, seed):
+    """avg_pool2d and its backward equal the loops to the last bit: same summation order (row-major over the window)."""
     x = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
     try:
         y = pv.avg_pool2d(x, **kwargs)
     except ValueError as err:
         assert "does not fit" in str(err)
         return
-    # same summation order as the loop (row-major over the window), so equal to the last bit
     np.testing.assert_array_equal(y, avg_pool2d_loop(x, **kwargs))
     g = np.random.default_rng(seed + 1).standard_normal(y.shape).astype(dtype)
     np.testing.assert_array_equal(pv.avg_pool2d_backward(g, x, **kwargs), avg_pool2d_backward_loop(g, x, **kwargs))
+
+
+@settings(max_examples=200, deadline=None)
+@given(avg_configs())
+def test_vectorised_avg_pool_equals_the_loop_reference(config):
+    _assert_equals_the_loop_reference(*config)
 
 
 @settings(max_examples=60, deadline=None)
@@ -119,3 +123,131 @@ def test_one_dimensional_ops_match_two_dimensional_ones_on_a_row():
     xp = np.abs(x)
     np.testing.assert_allclose(pv.lp_pool1d(xp, 2, 3), pv.lp_pool2d(xp[:, None, :], 2, (1, 3))[:, 0])
     assert pv.gradcheck(partial(pv.lp_pool1d, norm_type=2, kernel_size=3), xp + 0.1).passed
+
+
+# --- the dense paths for large inputs -------------------------------------------------------------
+# Large inputs go in blocks of planes through "dense" passes (a window sum at every position of a
+# row-phase array, contiguous passes), in one of two layouts (rows as they are, or split into stride
+# phases). These tests force them on small inputs, one plane per block, and compare them with the loop
+# reference and, to the last bit (zero signs, inf and NaN included), with the per-offset path.
+
+@pytest.fixture(params=["rows as they are", "rows split by phase"])
+def dense_paths(request, monkeypatch):
+    """Run average pooling's dense paths on any input, one plane per block, in the layout of the param.
+
+    (The settings hold for the whole test, so hypothesis examples may share this function-scoped fixture.)"""
+    monkeypatch.setattr(avg_pool, "_SMALL", -1)
+    monkeypatch.setattr(_dense, "_BLOCK_BYTES", 1)
+    monkeypatch.setattr(_dense, "_SPLIT_MIN_KERNEL", 2 if request.param == "rows split by phase" else 1 << 30)
+    return request.param
+
+
+def _per_offset_path(fn, *args, **kwargs):
+    """``fn`` computed by the per-offset path (the dense paths switched off)."""
+    saved = avg_pool._SMALL
+    avg_pool._SMALL = 1 << 62
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        avg_pool._SMALL = saved
+
+
+def assert_same_bits(actual, expected):
+    """Equal values, NaN where NaN, and the same sign of every zero (assert_array_equal counts -0.0 == 0.0).
+
+    A NaN's own sign bit is not compared: where two NaNs meet, which one an addition returns depends on
+    numpy's inner loop (and PyTorch promises nothing about it either)."""
+    assert actual.dtype == expected.dtype and actual.shape == expected.shape
+    np.testing.assert_array_equal(actual, expected)
+    numbers = ~np.isnan(expected)
+    np.testing.assert_array_equal(np.signbit(actual[numbers]), np.signbit(expected[numbers]))
+
+
+@st.composite
+def dense_configs(draw):
+    """avg_configs with the strides the dense paths take (sh/split * sw <= 4) and one or two leading axes."""
+    kwargs, shape, dtype, seed = draw(avg_configs())
+    kwargs["stride"] = (draw(st.integers(1, 4)), draw(st.integers(1, 2)))
+    lead = draw(st.sampled_from([(1,), (3,), (2, 3)]))
+    return kwargs, lead + shape[-2:], dtype, seed
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(config=dense_configs())
+def test_dense_paths_equal_the_loop_reference(dense_paths, config):
+    _assert_equals_the_loop_reference(*config)
+
+
+def _with_special_values(a, rng):
+    """``a`` with some entries replaced by -0.0, +0.0, inf, -inf and NaN."""
+    a = a.copy()
+    pick = rng.random(a.shape)
+    for value, low, high in [(-0.0, 0, 0.15), (0.0, 0.15, 0.2), (np.inf, 0.2, 0.23), (-np.inf, 0.23, 0.25),
+                             (np.nan, 0.25, 0.26)]:
+        a[(pick >= low) & (pick < high)] = value
+    return a
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in add:RuntimeWarning")  # inf + -inf gradients
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(config=dense_configs())
+def test_dense_paths_equal_the_per_offset_path_to_the_bit(dense_paths, config):
+    kwargs, shape, dtype, seed = config
+    rng = np.random.default_rng(seed)
+    x = _with_special_values(rng.standard_normal(shape).astype(dtype), rng)
+    try:
+        expected = _per_offset_path(pv.avg_pool2d, x, **kwargs)
+    except ValueError:
+        return
+    assert_same_bits(pv.avg_pool2d(x, **kwargs), expected)
+    g = _with_special_values(rng.standard_normal(expected.shape).astype(dtype), rng)
+    assert_same_bits(pv.avg_pool2d_backward(g, x, **kwargs), _per_offset_path(pv.avg_pool2d_backward, g, x, **kwargs))
+
+
+def test_dense_backward_turns_negative_zero_gradients_into_positive_zeros(dense_paths):
+    # each input adds its gradient to a zero, as PyTorch does: 0 + (-0.0) is +0.0, with or without overlaps
+    x = np.ones((2, 6, 6), dtype=np.float32)
+    for kwargs in [dict(kernel_size=2), dict(kernel_size=3, stride=1), dict(kernel_size=3, stride=2, padding=1)]:
+        g = np.full(pv.avg_pool2d(x, **kwargs).shape, -0.0, dtype=np.float32)
+        dx = pv.avg_pool2d_backward(g, x, **kwargs)
+        assert not np.signbit(dx).any(), kwargs
+
+
+def test_dense_paths_in_one_dimension_and_for_lp_pooling(dense_paths):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 2, 17))
+    for kwargs in [dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=4, stride=1, ceil_mode=True)]:
+        y = pv.avg_pool1d(x, **kwargs)
+        np.testing.assert_array_equal(y, _per_offset_path(pv.avg_pool1d, x, **kwargs))
+        g = rng.standard_normal(y.shape)
+        np.testing.assert_array_equal(pv.avg_pool1d_backward(g, x, **kwargs),
+                                      _per_offset_path(pv.avg_pool1d_backward, g, x, **kwargs))
+    xp = rng.random((2, 3, 9, 11)) + 0.1
+    for p, kwargs in [(2.0, dict(kernel_size=3, stride=2, ceil_mode=True)), (1.5, dict(kernel_size=(2, 3), stride=1))]:
+        np.testing.assert_array_equal(pv.lp_pool2d(xp, p, **kwargs), _per_offset_path(pv.lp_pool2d, xp, p, **kwargs))
+        np.testing.assert_allclose(pv.lp_pool2d(xp, p, **kwargs), lp_pool2d_loop(xp, p, **kwargs), rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in add:RuntimeWarning")  # inf + -inf gradients
+@pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=3, stride=2),
+                                    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)])
+def test_large_input_in_several_blocks_equals_the_per_offset_path(kwargs):
+    # the sizes as shipped: 120 planes of 9 kB make three blocks, the last one partial
+    rng = np.random.default_rng(4)
+    x = _with_special_values(rng.standard_normal((3, 40, 48, 48)).astype(np.float32), rng)
+    assert x.size > avg_pool._SMALL and x[0, 0].nbytes * x.shape[1] * x.shape[0] > 2 * _dense._BLOCK_BYTES
+    y = pv.avg_pool2d(x, **kwargs)
+    assert_same_bits(y, _per_offset_path(pv.avg_pool2d, x, **kwargs))
+    g = _with_special_values(rng.standard_normal(y.shape).astype(np.float32), rng)
+    assert_same_bits(pv.avg_pool2d_backward(g, x, **kwargs), _per_offset_path(pv.avg_pool2d_backward, g, x, **kwargs))
+
+
+def test_a_window_of_negative_zeros_averages_to_positive_zero(dense_paths):
+    """PyTorch starts each window sum at 0 (``sum = 0; sum += x``), and 0 + (-0.0) is +0.0."""
+    x = np.full((2, 4, 4), -0.0, dtype=np.float32)
+    x[1, :2, :2] = [[-1.0, 1.0], [-0.0, -0.0]]  # a sum that cancels to zero: +0.0 too
+    for y in (pv.avg_pool2d(x, 2), _per_offset_path(pv.avg_pool2d, x, 2)):
+        np.testing.assert_array_equal(y, 0.0)
+        assert not np.signbit(y).any()
+    y = pv.avg_pool2d(x, 2, divisor_override=-3)  # +0.0 / -3 is -0.0, as in PyTorch
+    assert np.signbit(y).all()

@@ -60,6 +60,8 @@ KINDS = {
     "relu": lambda rng, s: np.maximum(rng.standard_normal(s), 0.0),
     # -0.0 == 0.0 but the bits differ: max must copy the first maximum, not any equal value
     "signed_zeros": lambda rng, s: rng.choice([-0.0, 0.0, -1.0], s),
+    # mostly -0.0: many windows hold nothing else (PyTorch's average of them is +0.0)
+    "negative_zeros": lambda rng, s: rng.choice([-0.0, 0.0, -1.0], s, p=[0.7, 0.15, 0.15]),
     "nan": lambda rng, s: _sprinkle(rng, rng.standard_normal(s), np.nan, 0.08),  # about one NaN a window
     "nan_dense": lambda rng, s: _sprinkle(rng, rng.standard_normal(s), np.nan, 0.4),  # several a window
     "neginf": lambda rng, s: _neginf_blocks(rng, rng.standard_normal(s)),
@@ -198,6 +200,10 @@ GRID = [
           padding=(1, 2), ceil_mode=True),
     *case("avg_pool2d", "k3s2p1-inf-nan", (2, 7, 8), "inf_nan", F32, kernel_size=3, stride=2, padding=1),
     *case("avg_pool2d", "k2s1-2d-input", (6, 7), "normal", F32, kernel_size=2, stride=1),
+    # windows of -0.0 only: PyTorch's sum starts at +0.0, so their average is +0.0
+    *case("avg_pool2d", "k2-negative-zeros", (2, 6, 8), "negative_zeros", F32, kernel_size=2),
+    *case("avg_pool2d", "k3s1p1-negative-zeros", (2, 6, 8), "negative_zeros", BOTH, kernel_size=3, stride=1,
+          padding=1),
     *case("avg_pool2d", "k2s1-5d-input", (2, 2, 2, 4, 5), "normal", F32, kernel_size=2, stride=1),
     # avg_pool1d (PyTorch's avg_pool1d has no divisor_override) ------------------------------
     *case("avg_pool1d", "k2-default-stride", (2, 3, 10), "normal", BOTH, kernel_size=2),
@@ -213,6 +219,7 @@ GRID = [
     *case("avg_pool1d", "k3s2-ceil-past-padding", (2, 10), "normal", F32, kernel_size=3, stride=2, ceil_mode=True),
     *case("avg_pool1d", "k2s3-gapped", (2, 11), "normal", F32, kernel_size=2, stride=3),
     *case("avg_pool1d", "k2s1-4d-input", (2, 2, 2, 7), "normal", F32, kernel_size=2, stride=1),
+    *case("avg_pool1d", "k2-negative-zeros", (2, 12), "negative_zeros", F32, kernel_size=2),
     # lp_pool2d (no padding, no dilation in PyTorch) ------------------------------------------
     *case("lp_pool2d", "p1-k2", (2, 2, 6, 8), "positive", BOTH, norm_type=1, kernel_size=2),
     *case("lp_pool2d", "p2-k3s1", (2, 2, 7, 8), "positive", BOTH, norm_type=2, kernel_size=3, stride=1),
