@@ -188,7 +188,7 @@ def route_indices(g: np.ndarray, indices: np.ndarray, in_shape) -> np.ndarray:
     step = max(1, BLOCK_BYTES // (H * W * g.dtype.itemsize))
     if n_planes <= step:  # one block: a single scatter, and few numpy calls for a small input
         dx = np.zeros(lead + (H, W), dtype=g.dtype)
-        flat = indices.reshape(n_planes, n_out)
+        flat = _checked_range(indices.reshape(n_planes, n_out), in_shape)
         if n_planes > 1:
             flat = flat + np.arange(0, n_planes * H * W, H * W, dtype=np.int64)[:, None]
         np.add.at(dx.reshape(-1), flat.reshape(-1), g.reshape(-1))
@@ -201,9 +201,19 @@ def route_indices(g: np.ndarray, indices: np.ndarray, in_shape) -> np.ndarray:
         block = slice(start, start + step)
         target = dx_planes[block]
         target.fill(0)
-        flat = index_planes[block] + plane_start[: target.shape[0]]
+        flat = _checked_range(index_planes[block], in_shape) + plane_start[: target.shape[0]]
         np.add.at(target.reshape(-1), flat.reshape(-1), g_planes[block].reshape(-1))
     return dx
+
+
+def _checked_range(indices: np.ndarray, in_shape) -> np.ndarray:
+    """``indices`` (int64), after checking that each is a flat position ``0 <= i < H * W`` of the plane."""
+    size = math.prod(in_shape)
+    if indices.size and indices.view(np.uint64).max() >= size:  # one pass: a negative index is huge unsigned
+        bad = int(indices.min()) if indices.min() < 0 else int(indices.max())
+        raise ValueError(f"indices must lie in 0..{size - 1} (flat positions in a plane of shape {tuple(in_shape)}), "
+                         f"found {bad}; pass the indices returned by the forward call on this x.")
+    return indices
 
 
 def indices_to_codes(indices, geom: PoolGeometry, lead_shape) -> np.ndarray:

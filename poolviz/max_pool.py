@@ -93,31 +93,32 @@ def max_pool_switches(x: np.ndarray, geom: PoolGeometry, indices: bool = True) -
 def _switch_indices(jh, jw, geom: PoolGeometry, out=None) -> np.ndarray:
     """Flat indices ``row * W + col`` (int64) of the elements at kernel row ``jh``, column ``jw`` of each window.
 
-    The offset within the window, ``jh*dh*W + jw*dw``, is formed in the smallest integer type that holds
-    it, widened to int64 in one cast, and added to each window's origin (an int64 array of the same
-    shape, so that the addition is one pass of a single type: mixed types or broadcasting there measured
-    twice as slow).
+    The index is formed in the smallest integer type that holds every flat position of a plane
+    (uint16 up to 256 x 256), as each window's origin plus ``jh*dh*W + jw*dw``, then widened to int64
+    in one cast: int64 passes cost four times as much memory traffic.
     """
-    W = geom.w.length
-    row_step, col_step = geom.h.dilation * W, geom.w.dilation
-    largest = (geom.h.kernel - 1) * row_step + (geom.w.kernel - 1) * col_step
-    small = np.uint16 if largest < 2**16 else np.int64
-    offset = np.multiply(jh, row_step, dtype=small)
-    offset += np.multiply(jw, col_step, dtype=small) if col_step != 1 else jw
+    H, W = geom.in_shape
+    small = np.uint16 if H * W <= 1 << 16 else np.int64
+    offset = np.multiply(jh, geom.h.dilation * W, dtype=small)
+    offset += np.multiply(jw, geom.w.dilation, dtype=small) if geom.w.dilation != 1 else jw
+    # origins may be negative (windows that start in the padding): uint16 arithmetic wraps around, and the
+    # sums, positions inside the plane, come out right
+    offset += (_window_origins(geom, offset.shape, small) if offset.size <= 1 << 18
+               else window_tables(geom)[0].astype(small, copy=False))
     if out is None:
-        out = np.empty(offset.shape, dtype=np.int64)
+        return offset.astype(np.int64)
     np.copyto(out, offset)
-    out += _window_origins(geom, offset.shape) if offset.size <= 1 << 18 else window_tables(geom)[0]
     return out
 
 
 @functools.lru_cache(maxsize=16)
-def _window_origins(geom: PoolGeometry, shape) -> np.ndarray:
-    """Flat index of each window's first element, repeated to ``shape`` (..., H_out, W_out).
+def _window_origins(geom: PoolGeometry, shape, dtype) -> np.ndarray:
+    """Flat index of each window's first element, repeated to ``shape`` (..., H_out, W_out), of ``dtype``.
 
-    Read-only and cached: a block's worth, for :func:`_switch_indices`.
+    Read-only and cached: a block's worth, for :func:`_switch_indices` (adding an array of the same
+    shape and type measured twice as fast as broadcasting one plane's).
     """
-    origins = np.ascontiguousarray(np.broadcast_to(window_tables(geom)[0], shape))
+    origins = np.ascontiguousarray(np.broadcast_to(window_tables(geom)[0].astype(dtype), shape))
     origins.setflags(write=False)
     return origins
 
@@ -390,18 +391,13 @@ def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dil
 
 
 def _checked_indices(indices, shape, in_shape) -> np.ndarray:
+    """``indices`` as int64 after checking dtype and shape; :func:`route_indices` checks their range."""
     idx = np.asarray(indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"indices must be an integer array, from max_pool(..., return_indices=True); got dtype {idx.dtype}.")
     if idx.shape != shape:
         raise ValueError(f"indices has shape {idx.shape}, but the forward output (and grad_output) has shape {shape}; "
                          f"pass the indices returned by the same forward call.")
-    size = math.prod(in_shape)
-    as_unsigned = idx.view(np.uint64) if idx.dtype == np.int64 else idx.astype(np.int64).view(np.uint64)
-    if idx.size and as_unsigned.max() >= size:  # one pass: a negative index is huge when read unsigned
-        raise ValueError(f"indices must lie in 0..{size - 1} (flat positions in a plane of shape {tuple(in_shape)}), "
-                         f"found {int(idx.min()) if idx.min() < 0 else int(idx.max())}; pass the indices returned by "
-                         f"the forward call on this x.")
     return idx.astype(np.int64, copy=False)
 
 

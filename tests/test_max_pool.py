@@ -256,3 +256,16 @@ def test_backward_reuses_the_forward_switches_when_given():
         pv.max_pool2d_backward(g, x, 2, stride=1, indices=idx + 5)
     with pytest.raises(TypeError, match="integer array"):
         pv.max_pool2d_backward(g, x, 2, stride=1, indices=idx.astype(float))
+
+
+@pytest.mark.parametrize("path", ["passes", "tiles"])
+@pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
+def test_planes_too_large_for_16_bit_positions(path, kwargs):
+    """Above 256 x 256 a plane's flat positions no longer fit in uint16: the switch indices take int64 throughout."""
+    x = np.random.default_rng(5).integers(0, 4, (1, 257, 258)).astype(np.float32)  # many ties
+    with max_pool_path(path):
+        y, idx = pv.max_pool2d(x, return_indices=True, **kwargs)
+    y_ref, idx_ref = max_pool2d_loop(x, **kwargs)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(idx, idx_ref)
+    assert idx.max() >= 1 << 16
