@@ -28,7 +28,7 @@ def pad_to_windows(x: np.ndarray, geom: PoolGeometry, fill) -> np.ndarray:
 
     Returns ``x`` itself when no padding or cropping is needed.
     """
-    (top, bottom), (left, right) = geom.h.padded_extent, geom.w.padded_extent
+    (top, bottom), (left, right) = _padded_extents(geom)
     if bottom < 0:
         x = x[..., : x.shape[-2] + bottom, :]
         bottom = 0
@@ -42,11 +42,23 @@ def pad_to_windows(x: np.ndarray, geom: PoolGeometry, fill) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _padded_extents(geom: PoolGeometry):
+    return geom.h.padded_extent, geom.w.padded_extent
+
+
 def offset_view(xp: np.ndarray, geom: PoolGeometry, jh: int, jw: int) -> np.ndarray:
     """View of element ``(jh, jw)`` of every window in the padded array ``xp``, shape (..., H_out, W_out)."""
+    return xp[_offset_slices(geom)[jh][jw]]
+
+
+@functools.lru_cache(maxsize=256)
+def _offset_slices(geom: PoolGeometry):
+    """``[jh][jw]``: the index of :func:`offset_view` (cached: small inputs are dominated by such overheads)."""
     h, w = geom.h, geom.w
-    r0, c0 = jh * h.dilation, jw * w.dilation
-    return xp[..., r0: r0 + h.stride * (h.out - 1) + 1: h.stride, c0: c0 + w.stride * (w.out - 1) + 1: w.stride]
+    rows = [slice(jh * h.dilation, jh * h.dilation + h.stride * (h.out - 1) + 1, h.stride) for jh in range(h.kernel)]
+    cols = [slice(jw * w.dilation, jw * w.dilation + w.stride * (w.out - 1) + 1, w.stride) for jw in range(w.kernel)]
+    return [[(Ellipsis, r, c) for c in cols] for r in rows]
 
 
 def code_dtype(geom: PoolGeometry):
@@ -154,11 +166,12 @@ class PhasePlanes:
 def scatter_offsets(values_for_offset, geom: PoolGeometry, lead_shape, dtype) -> np.ndarray:
     """Accumulate per-offset contributions into an input-shaped gradient.
 
-    ``values_for_offset(jh, jw)`` returns the (..., H_out, W_out) contribution of offset (jh, jw). Offsets are visited in *reverse* row-major order so that each input
+    ``values_for_offset(jh, jw)`` returns the (..., H_out, W_out) contribution of offset (jh, jw).
+    Offsets are visited in *reverse* row-major order so that each input
     receives its contributions in increasing output order, the order PyTorch's CPU kernels add
     them: float results are then bit-identical even where windows overlap.
     """
-    (top, bottom), (left, right) = geom.h.padded_extent, geom.w.padded_extent
+    (top, bottom), (left, right) = _padded_extents(geom)
     Hp, Wp = geom.h.length + top + bottom, geom.w.length + left + right
     planes = PhasePlanes(np.zeros(tuple(lead_shape) + (Hp, Wp), dtype=dtype), geom)
     zero = np.zeros((), dtype=dtype)

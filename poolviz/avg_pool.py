@@ -19,6 +19,7 @@ PyTorch does) and returned as float16. Every backward returns grad_output's floa
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 
@@ -120,12 +121,20 @@ def _check_divisor(divisor_override):
     return int(divisor_override)
 
 
-def avg_divisor(geom: PoolGeometry, count_include_pad: bool, divisor_override) -> np.ndarray:
-    """The divisor of each window, shape (H_out, W_out) (see the module docstring)."""
-    divisor_override = _check_divisor(divisor_override)
+def avg_divisor(geom: PoolGeometry, count_include_pad: bool, divisor_override, dtype=np.int64) -> np.ndarray:
+    """The divisor of each window, shape (H_out, W_out), of ``dtype`` (see the module docstring); read-only."""
+    return _divisor(geom, bool(count_include_pad), _check_divisor(divisor_override), np.dtype(dtype))
+
+
+@functools.lru_cache(maxsize=256)
+def _divisor(geom: PoolGeometry, count_include_pad: bool, divisor_override, dtype) -> np.ndarray:
+    """:func:`avg_divisor`, cached: for small inputs, computing it cost as much as the pooling."""
     if divisor_override is not None:
-        return np.full(geom.out_shape, divisor_override, dtype=np.int64)
-    return np.outer(geom.h.counts(count_include_pad), geom.w.counts(count_include_pad))
+        divisor = np.full(geom.out_shape, divisor_override, dtype=dtype)
+    else:
+        divisor = np.outer(geom.h.counts(count_include_pad), geom.w.counts(count_include_pad)).astype(dtype)
+    divisor.setflags(write=False)
+    return divisor
 
 
 def _avg_geometry(x, kernel_size, stride, padding, ceil_mode, dims):
@@ -154,8 +163,8 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     x0 = check_array(x)
     x = _float(x0)
     geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 2)
-    divisor = avg_divisor(geom, count_include_pad, divisor_override)
-    return window_sum(x, geom, divisor.astype(x.dtype)).astype(_out_dtype(x0), copy=False)
+    divisor = avg_divisor(geom, count_include_pad, divisor_override, x.dtype)
+    return window_sum(x, geom, divisor).astype(_out_dtype(x0), copy=False)
 
 
 def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -177,8 +186,8 @@ def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, cei
     geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 2)
     g0 = check_grad_output(grad_output, x.shape[:-2] + geom.out_shape, "avg_pool2d")
     g = _float(g0)
-    divisor = avg_divisor(geom, count_include_pad, divisor_override)
-    return spread_to_windows(g, geom, divisor=divisor.astype(g.dtype)).astype(g0.dtype, copy=False)
+    divisor = avg_divisor(geom, count_include_pad, divisor_override, g.dtype)
+    return spread_to_windows(g, geom, divisor=divisor).astype(g0.dtype, copy=False)
 
 
 def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -190,8 +199,8 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     x0 = check_array(x, min_ndim=1)
     x = _float(x0)
     geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 1)
-    divisor = avg_divisor(geom, count_include_pad, divisor_override)
-    return window_sum(x[..., None, :], geom, divisor.astype(x.dtype))[..., 0, :].astype(_out_dtype(x0), copy=False)
+    divisor = avg_divisor(geom, count_include_pad, divisor_override, x.dtype)
+    return window_sum(x[..., None, :], geom, divisor)[..., 0, :].astype(_out_dtype(x0), copy=False)
 
 
 def avg_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -201,9 +210,8 @@ def avg_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0, cei
     geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 1)
     g0 = check_grad_output(grad_output, x.shape[:-1] + geom.out_shape[1:], "avg_pool1d")
     g = _float(g0)
-    divisor = avg_divisor(geom, count_include_pad, divisor_override)
-    return spread_to_windows(g[..., None, :], geom, divisor=divisor.astype(g.dtype))[..., 0, :].astype(g0.dtype,
-                                                                                                 copy=False)
+    divisor = avg_divisor(geom, count_include_pad, divisor_override, g.dtype)
+    return spread_to_windows(g[..., None, :], geom, divisor=divisor)[..., 0, :].astype(g0.dtype, copy=False)
 
 
 # --- Lp (power-average) pooling ------------------------------------------------------------
