@@ -297,22 +297,21 @@ def _max_pool_small(x, geom, lowest, gather, padding_slot, has_padding):
     Returns None when a window holds NaN (argmax picks the first NaN; PyTorch's rule is the last).
     """
     H, W = geom.in_shape
+    n_windows, size = gather.shape
     planes = x.reshape(-1, H * W)
     if has_padding:  # padding slots point one past the plane: put the -inf (or lowest integer) there
         padded = np.empty((planes.shape[0], H * W + 1), dtype=x.dtype)
         padded[:, :-1] = planes
         padded[:, -1] = lowest
-    else:
-        padded = planes
-    windows = padded[:, gather]  # (planes, H_out*W_out, kh*kw)
-    n_windows, size = gather.shape
-    # position of each window's first maximum in the flattened (H_out*W_out, kh*kw) window list
+        planes = padded
+    # position of each window's first maximum in the flattened (planes, H_out*W_out, kh*kw) windows
+    one_plane = planes.shape[0] == 1
+    windows = planes[0][gather] if one_plane else planes[:, gather]
     chosen = windows.argmax(axis=-1)
-    chosen += np.arange(0, n_windows * size, size)
-    if planes.shape[0] == 1:
-        values = windows.reshape(-1)[chosen]
-    else:
-        values = windows.reshape(-1)[chosen + np.arange(0, windows.size, n_windows * size)[:, None]]
+    chosen += _window_list_starts(geom)
+    if not one_plane:
+        chosen_flat = chosen + np.arange(0, windows.size, n_windows * size)[:, None]
+    values = windows.reshape(-1)[chosen if one_plane else chosen_flat]
     if x.dtype.kind == "f" and np.isnan(values).any():
         return None
     indices = gather.reshape(-1)[chosen]
@@ -322,7 +321,16 @@ def _max_pool_small(x, geom, lowest, gather, padding_slot, has_padding):
             first_real = gather[np.arange(n_windows), (~padding_slot).argmax(axis=1)]
             indices = np.where(chose_padding, first_real, indices)
     out_shape = x.shape[:-2] + geom.out_shape
-    return values.reshape(out_shape), indices.astype(np.int64, copy=False).reshape(out_shape)
+    return values.reshape(out_shape), indices.reshape(out_shape)
+
+
+@functools.lru_cache(maxsize=256)
+def _window_list_starts(geom: PoolGeometry) -> np.ndarray:
+    """Where each window's elements start in the flattened (H_out*W_out, kh*kw) window list (cached)."""
+    n_windows, size = window_tables(geom)[3].shape
+    starts = np.arange(0, n_windows * size, size)
+    starts.setflags(write=False)
+    return starts
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
