@@ -14,8 +14,9 @@ Shapes: ``x`` is ``(..., H, W)``, the output ``(..., H_out, W_out)`` (see :mod:`
 Window elements are added in row-major window order and gradients in increasing output order, as
 PyTorch's CPU kernels do, so float results match to the last bit. Large inputs take other, faster
 paths (:func:`window_sum`, :func:`spread_to_windows`) that add the same numbers in the same order.
-Integer inputs give float64 outputs; float32 stays float32; float16 is summed in float32 (as
-PyTorch does) and returned as float16. Every backward returns grad_output's float dtype.
+Integer inputs give float64 outputs; float32 stays float32; float16 is summed in float32 and
+returned as float16, and its gradient is accumulated in float16, both as PyTorch does. Every
+backward returns grad_output's float dtype.
 """
 from __future__ import annotations
 
@@ -184,10 +185,19 @@ def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, cei
     """
     x = check_array(x)
     geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 2)
-    g0 = check_grad_output(grad_output, x.shape[:-2] + geom.out_shape, "avg_pool2d")
-    g = _float(g0)
-    divisor = avg_divisor(geom, count_include_pad, divisor_override, g.dtype)
-    return spread_to_windows(g, geom, divisor=divisor).astype(g0.dtype, copy=False)
+    g = check_grad_output(grad_output, x.shape[:-2] + geom.out_shape, "avg_pool2d")
+    return _spread_averages(g, geom, avg_divisor(geom, count_include_pad, divisor_override, _float(g).dtype))
+
+
+def _spread_averages(g: np.ndarray, geom: PoolGeometry, divisor: np.ndarray) -> np.ndarray:
+    """``g / divisor`` (..., H_out, W_out) added to every element of its window, in ``g``'s dtype, as PyTorch does.
+
+    float16 as in PyTorch too: ``Half / int64`` there first rounds the divisor to half (exact up to
+    2048), and the gradient is accumulated in half.
+    """
+    if g.dtype == np.float16:
+        return spread_to_windows(g / divisor.astype(np.float16), geom)
+    return spread_to_windows(g, geom, divisor=divisor)
 
 
 def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -208,10 +218,9 @@ def avg_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0, cei
     """Gradient of :func:`avg_pool1d`: ``grad_output`` (..., L_out) -> (..., L)."""
     x = check_array(x, min_ndim=1)
     geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 1)
-    g0 = check_grad_output(grad_output, x.shape[:-1] + geom.out_shape[1:], "avg_pool1d")
-    g = _float(g0)
-    divisor = avg_divisor(geom, count_include_pad, divisor_override, g.dtype)
-    return spread_to_windows(g[..., None, :], geom, divisor=divisor)[..., 0, :].astype(g0.dtype, copy=False)
+    g = check_grad_output(grad_output, x.shape[:-1] + geom.out_shape[1:], "avg_pool1d")
+    divisor = avg_divisor(geom, count_include_pad, divisor_override, _float(g).dtype)
+    return _spread_averages(g[..., None, :], geom, divisor)[..., 0, :]
 
 
 # --- Lp (power-average) pooling ------------------------------------------------------------

@@ -99,10 +99,15 @@ def _switch_indices(jh, jw, geom: PoolGeometry, out=None) -> np.ndarray:
     """
     H, W = geom.in_shape
     small = np.uint16 if H * W <= 1 << 16 else np.int64
-    offset = np.multiply(jh, geom.h.dilation * W, dtype=small)
-    offset += np.multiply(jw, geom.w.dilation, dtype=small) if geom.w.dilation != 1 else jw
-    # origins may be negative (windows that start in the padding): uint16 arithmetic wraps around, and the
-    # sums, positions inside the plane, come out right
+    # In uint16 everything is computed modulo 2**16: origins may be negative (windows that start in the
+    # padding) and a step may not fit (a large dilation), but the sums, positions inside the plane, come
+    # out right.
+    wrap = (1 << 16) if small is np.uint16 else None
+    row_step, col_step = geom.h.dilation * W, geom.w.dilation
+    if wrap:
+        row_step, col_step = row_step % wrap, col_step % wrap
+    offset = np.multiply(jh, row_step, dtype=small)
+    offset += np.multiply(jw, col_step, dtype=small) if col_step != 1 else jw
     offset += (_window_origins(geom, offset.shape, small) if offset.size <= 1 << 18
                else window_tables(geom)[0].astype(small, copy=False))
     if out is None:
@@ -123,6 +128,24 @@ def _window_origins(geom: PoolGeometry, shape, dtype) -> np.ndarray:
     return origins
 
 
+@functools.lru_cache(maxsize=None)
+def _max_keeps_second(dtype) -> bool:
+    """Does ``np.maximum(a, b)`` return ``b`` when a == b (+0.0 against -0.0)?
+
+    numpy does not promise either: 2.4 returns ``b`` for float32 and float64 but ``a`` for float16.
+    Asked once per dtype, with arrays long enough to take the vectorised loops.
+    """
+    if dtype.kind != "f":
+        return True  # equal integers are the same number
+    a, b = np.zeros(64, dtype), np.full(64, -0.0, dtype)
+    return bool(np.signbit(np.maximum(a, b)).all())
+
+
+def _tie_max(a, b, out=None):
+    """``maximum(a, b)`` that returns ``b``, the earlier value, on a tie (its sign of zero); NaN propagates."""
+    return np.maximum(a, b, out=out) if _max_keeps_second(np.result_type(a, b)) else np.maximum(b, a, out=out)
+
+
 def _first_max(views, code_type, carried=None):
     """Running first strict maximum over equally shaped ``views``.
 
@@ -131,8 +154,8 @@ def _first_max(views, code_type, carried=None):
     ``views``) is given. Positions only grow along the sequence, so "set to j where better" is
     ``maximum(position, better * j)``, and "take the carried value where better" is
     ``c ^ ((c ^ r) * better)``: cheap uint8 arithmetic instead of masked stores, which are ~30x
-    slower here. ``np.maximum(v, best)`` keeps the earlier value on a tie (0.0 against -0.0), so
-    ``best`` is always the element at ``position``. With a single view, ``position`` is a
+    slower here. :func:`_tie_max` keeps the earlier value on a tie (0.0 against -0.0), so ``best`` is
+    always the element at ``position``. With a single view, ``position`` is a
     broadcast 0.
     """
     best, position = views[0], None
@@ -140,7 +163,7 @@ def _first_max(views, code_type, carried=None):
     for j in range(1, len(views)):
         v = views[j]
         better = np.greater(v, best).view(np.uint8)
-        best = np.maximum(v, best, out=None if j == 1 else best)  # j == 1: a new array, views[0] untouched
+        best = _tie_max(v, best, out=None if j == 1 else best)  # j == 1: a new array, views[0] untouched
         step = better * code_type(j) if j > 1 else better.astype(code_type, copy=False)
         position = step if position is None else np.maximum(position, step, out=position)
         if carried is not None:
@@ -181,7 +204,7 @@ def _phase_plane_max(xp, geom, first_code):
     size = n * Hc * Wc
     phases = [(r, c) for r in sorted(set(rh)) for c in sorted(set(rw))]
     if (h.stride, w.stride) == (1, 1):
-        planes = {(0, 0): xp.reshape(-1)}
+        planes = {(0, 0): np.ascontiguousarray(xp).reshape(-1)}
     else:  # one buffer for all phases: separate arrays measured twice as slow to fill
         buffer = np.empty((len(phases), n, Hc, Wc), dtype=xp.dtype)
         buffer[:, :, -1, :] = 0  # cells no window reads (a phase may be a row or column short): set only
@@ -219,14 +242,14 @@ def _tiles_apply(geom: PoolGeometry) -> bool:
     """Does :func:`_nonoverlapping_max` handle this geometry?
 
     Windows must tile the input: stride equal to the kernel, no dilation, no padding, no partial
-    (ceil_mode) window, and at least 2 x 2 elements with at most 256 rows.
+    (ceil_mode) window, and from 2 x 2 to 256 x 256 elements (row and column codes are uint8).
     """
     return all(a.stride == a.kernel >= 2 and a.dilation == 1 and a.padding == 0 and a.padded_extent[1] <= 0
-               for a in (geom.h, geom.w)) and geom.h.kernel <= 256
+               for a in (geom.h, geom.w)) and geom.h.kernel <= 256 and geom.w.kernel <= 256
 
 
 def _nonoverlapping_max(xb, geom, out):
-    """:func:`_phase_plane_max` for windows that tile the input, columns first; ``xb`` is (planes, H, W), contiguous.
+    """:func:`_phase_plane_max` for windows that tile the input, columns first; ``xb`` is (planes, H, W).
 
     Stage 1 takes the first maximum down each column segment of a window (``kh`` rows). It runs
     over the block as one flat array, comparing each element with the ones ``W``, ``2W``, ...
@@ -264,7 +287,7 @@ def _nonoverlapping_max(xb, geom, out):
             if tie.any():
                 better |= tie
                 np.copyto(best, cols[j], where=tie)  # the winner's own value (its sign of zero)
-        best = np.maximum(cols[j], best, out=out if j == kw - 1 else best)  # keeps ``best`` on a tie
+        best = _tie_max(cols[j], best, out=out if j == kw - 1 else best)  # keeps ``best`` on a tie
         taken = better.view(np.uint8)
         flip = np.bitwise_xor(jh, row_codes[j])
         flip *= taken
@@ -284,7 +307,7 @@ def _two_column_max(cols, row_pair, out):
         if tie.any():
             better |= tie
             np.copyto(left, right, where=tie)  # the winner's own value (its sign of zero)
-    best = np.maximum(right, left, out=out)  # keeps ``left`` on a tie
+    best = _tie_max(right, left, out=out)  # keeps ``left`` on a tie
     jw = better.view(np.uint8)
     jh = np.right_shift(row_pair, np.left_shift(jw, 3, dtype=np.uint16))  # the winning column's row code
     jh &= 0xFF
@@ -394,11 +417,11 @@ def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dil
     geom = pool_geometry(x.shape[-2:], kernel_size, stride, padding, dilation, ceil_mode)
     g = check_grad_output(grad_output, x.shape[:-2] + geom.out_shape, "max_pool2d")
     if indices is not None:
-        return route_indices(g, _checked_indices(indices, g.shape, geom.in_shape), geom.in_shape)
+        return route_indices(g, _checked_indices(indices, g.shape), geom.in_shape)
     return route_indices(g, max_pool_switches(x, geom)[1], geom.in_shape)
 
 
-def _checked_indices(indices, shape, in_shape) -> np.ndarray:
+def _checked_indices(indices, shape) -> np.ndarray:
     """``indices`` as int64 after checking dtype and shape; :func:`route_indices` checks their range."""
     idx = np.asarray(indices)
     if idx.dtype.kind not in "iu":
@@ -406,6 +429,9 @@ def _checked_indices(indices, shape, in_shape) -> np.ndarray:
     if idx.shape != shape:
         raise ValueError(f"indices has shape {idx.shape}, but the forward output (and grad_output) has shape {shape}; "
                          f"pass the indices returned by the same forward call.")
+    if idx.dtype == np.uint64 and idx.size and idx.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"indices must be flat positions in the input plane, found {int(idx.max())}; pass the indices "
+                         f"returned by the forward call on this x.")
     return idx.astype(np.int64, copy=False)
 
 
@@ -433,7 +459,7 @@ def max_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0, dil
     geom = pool_geometry(x.shape[-1:], kernel_size, stride, padding, dilation, ceil_mode, dims=1)
     g = check_grad_output(grad_output, x.shape[:-1] + geom.out_shape[1:], "max_pool1d")
     if indices is not None:
-        idx = _checked_indices(indices, g.shape, geom.in_shape)
+        idx = _checked_indices(indices, g.shape)
         return route_indices(g[..., None, :], idx[..., None, :], geom.in_shape)[..., 0, :]
     indices = max_pool_switches(x[..., None, :], geom)[1]
     return route_indices(g[..., None, :], indices, geom.in_shape)[..., 0, :]

@@ -269,3 +269,58 @@ def test_planes_too_large_for_16_bit_positions(path, kwargs):
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_array_equal(idx, idx_ref)
     assert idx.max() >= 1 << 16
+
+
+def test_large_dilation_steps_past_16_bit_positions():
+    """A row step of dilation * W = 65536 with a plane of at most 65536 positions: uint16 arithmetic wraps exactly."""
+    x = np.random.default_rng(6).standard_normal((4, 16384)).astype(np.float32)
+    kwargs = dict(kernel_size=(2, 1), stride=1, padding=(1, 0), dilation=(4, 1))
+    for path in MAX_POOL_PATHS:
+        with max_pool_path(path):
+            y, idx = pv.max_pool2d(x, return_indices=True, **kwargs)
+        y_ref, idx_ref = max_pool2d_loop(x, **kwargs)
+        np.testing.assert_array_equal(idx, idx_ref)
+    y, idx = pv.max_pool1d(np.zeros(65536, np.float32), 2, return_indices=True)
+    assert idx[-1] == 65534
+
+
+def test_wide_tiling_kernel():
+    """Tiling windows wider than 256 columns: column codes no longer fit in uint8."""
+    x = np.random.default_rng(7).integers(0, 3, (1, 2, 600)).astype(np.float32)
+    for path in MAX_POOL_PATHS:
+        with max_pool_path(path):
+            y, idx = pv.max_pool2d(x, (2, 300), return_indices=True)
+        np.testing.assert_array_equal(idx, max_pool2d_loop(x, (2, 300))[1])
+
+
+@pytest.mark.parametrize("make", [lambda a: a[::-1, ::-1], lambda a: a[:, :1]], ids=["reversed", "column"])
+def test_one_element_windows_on_strided_inputs(make):
+    x = make(np.random.default_rng(8).standard_normal((300, 200)).astype(np.float32))
+    for path in MAX_POOL_PATHS:
+        with max_pool_path(path):
+            y, idx = pv.max_pool2d(x, 1, return_indices=True)
+        np.testing.assert_array_equal(y, x)
+        np.testing.assert_array_equal(idx, max_pool2d_loop(np.ascontiguousarray(x), 1)[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_zero_signs_of_tied_maxima_in_every_float_type(dtype):
+    """Tied ±0.0 maxima: the first one's sign comes out (np.maximum's own tie rule differs by dtype)."""
+    x = np.zeros((3, 30, 36), dtype)
+    x[..., 0::2] = -0.0
+    x[:, 1::3] *= -1  # and some rows with +0.0 first
+    for kernel in [(1, 2), 2, (2, 3), 3]:
+        y_ref = max_pool2d_loop(x, kernel)[0]
+        for path in MAX_POOL_PATHS:
+            with max_pool_path(path):
+                y = pv.max_pool2d(x, kernel)
+            np.testing.assert_array_equal(np.signbit(y), np.signbit(y_ref), err_msg=f"{kernel} {path}")
+        assert np.signbit(y_ref).any() and not np.signbit(y_ref).all()
+
+
+def test_huge_unsigned_indices_are_reported_as_given():
+    x = np.zeros((4, 4), np.float32)
+    g = np.ones((2, 2), np.float32)
+    bad = np.full((2, 2), 2**64 - 1, dtype=np.uint64)
+    with pytest.raises(ValueError, match="18446744073709551615"):
+        pv.max_pool2d_backward(g, x, 2, indices=bad)

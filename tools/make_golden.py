@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "golden"
-F32, F64, BOTH = ("float32",), ("float64",), ("float32", "float64")
+F32, F64, BOTH, F16 = ("float32",), ("float64",), ("float32", "float64"), ("float16",)
 
 
 # --- inputs ---------------------------------------------------------------------------------
@@ -117,6 +117,9 @@ GRID = [
     *case("max_pool2d", "k3s1-relu", (1, 2, 7, 8), "relu", BOTH, kernel_size=3, stride=1),
     *case("max_pool2d", "k2s2-relu-ceil", (2, 7, 9), "relu", F32, kernel_size=2, ceil_mode=True),
     *case("max_pool2d", "k2s1-signed-zeros", (2, 6, 6), "signed_zeros", F32, kernel_size=2, stride=1),
+    # float16: numpy's maximum breaks ties the other way round for half than for float and double
+    *case("max_pool2d", "k2-signed-zeros", (2, 6, 8), "signed_zeros", F16, kernel_size=2),
+    *case("max_pool2d", "k3s2p1-signed-zeros", (2, 7, 9), "signed_zeros", F16, kernel_size=3, stride=2, padding=1),
     *case("max_pool2d", "k2s2-nan", (2, 2, 6, 8), "nan", BOTH, kernel_size=2),
     *case("max_pool2d", "k3s1p1-nan-dense", (2, 7, 8), "nan_dense", BOTH, kernel_size=3, stride=1, padding=1),
     *case("max_pool2d", "k3s2p1-neginf-windows", (2, 2, 7, 8), "neginf", BOTH, kernel_size=3, stride=2, padding=1),
@@ -202,6 +205,9 @@ GRID = [
     *case("avg_pool2d", "k2s1-2d-input", (6, 7), "normal", F32, kernel_size=2, stride=1),
     # windows of -0.0 only: PyTorch's sum starts at +0.0, so their average is +0.0
     *case("avg_pool2d", "k2-negative-zeros", (2, 6, 8), "negative_zeros", F32, kernel_size=2),
+    # float16: summed in float, but the gradient accumulates in half, with the divisor rounded to half
+    *case("avg_pool2d", "k3s1p1-overlap9", (2, 7, 8), "wide", F16, kernel_size=3, stride=1, padding=1),
+    *case("avg_pool2d", "k2-divisor2049", (2, 6, 8), "wide", F16, kernel_size=2, divisor_override=2049),
     *case("avg_pool2d", "k3s1p1-negative-zeros", (2, 6, 8), "negative_zeros", BOTH, kernel_size=3, stride=1,
           padding=1),
     *case("avg_pool2d", "k2s1-5d-input", (2, 2, 2, 4, 5), "normal", F32, kernel_size=2, stride=1),
