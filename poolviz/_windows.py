@@ -193,7 +193,8 @@ def route_indices(g: np.ndarray, indices: np.ndarray, in_shape) -> np.ndarray:
     and in the order PyTorch's CPU kernel adds them, so float32 sums match bit for bit. (A buffered
     ``dx.flat[idx] += g`` would keep only one of the repeated contributions.) This measured faster
     than one masked pass per kernel offset, even without overlaps. Large inputs go in blocks of
-    planes (``BLOCK_BYTES``), each zeroed just before its scatter, so both stay in the cache.
+    planes (``BLOCK_BYTES``), so that a block's indices, read once for their range check, are still
+    in the cache for the scatter.
     """
     H, W = in_shape
     lead = g.shape[:-2]
@@ -206,14 +207,13 @@ def route_indices(g: np.ndarray, indices: np.ndarray, in_shape) -> np.ndarray:
             flat = flat + np.arange(0, n_planes * H * W, H * W, dtype=np.int64)[:, None]
         np.add.at(dx.reshape(-1), flat.reshape(-1), g.reshape(-1))
         return dx
-    dx = np.empty(lead + (H, W), dtype=g.dtype)
+    dx = np.zeros(lead + (H, W), dtype=g.dtype)  # (zeroed by the OS or in one pass: faster than block by block)
     dx_planes, g_planes = dx.reshape(n_planes, H * W), g.reshape(n_planes, n_out)
     index_planes = indices.reshape(n_planes, n_out)
     plane_start = np.arange(min(step, n_planes), dtype=np.int64)[:, None] * (H * W)
     for start in range(0, n_planes, step):
         block = slice(start, start + step)
         target = dx_planes[block]
-        target.fill(0)
         flat = _checked_range(index_planes[block], in_shape) + plane_start[: target.shape[0]]
         np.add.at(target.reshape(-1), flat.reshape(-1), g_planes[block].reshape(-1))
     return dx
