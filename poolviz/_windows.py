@@ -200,14 +200,13 @@ def route_indices(g: np.ndarray, indices: np.ndarray, in_shape) -> np.ndarray:
     lead = g.shape[:-2]
     n_planes, n_out = math.prod(lead), math.prod(g.shape[-2:])
     step = max(1, BLOCK_BYTES // (H * W * g.dtype.itemsize))
+    dx = np.zeros(lead + (H, W), dtype=g.dtype)  # (zeroed by the OS or in one pass: faster than block by block)
     if n_planes <= step:  # one block: a single scatter, and few numpy calls for a small input
-        dx = np.zeros(lead + (H, W), dtype=g.dtype)
         flat = _checked_range(indices.reshape(n_planes, n_out), in_shape)
         if n_planes > 1:
             flat = flat + np.arange(0, n_planes * H * W, H * W, dtype=np.int64)[:, None]
         np.add.at(dx.reshape(-1), flat.reshape(-1), g.reshape(-1))
         return dx
-    dx = np.zeros(lead + (H, W), dtype=g.dtype)  # (zeroed by the OS or in one pass: faster than block by block)
     dx_planes, g_planes = dx.reshape(n_planes, H * W), g.reshape(n_planes, n_out)
     index_planes = indices.reshape(n_planes, n_out)
     plane_start = np.arange(min(step, n_planes), dtype=np.int64)[:, None] * (H * W)
