@@ -44,9 +44,14 @@ __all__ = [
 
 def _float(x: np.ndarray) -> np.ndarray:
     """The array to compute with: integers as float64, float16 as float32 (PyTorch also sums half in float)."""
-    if x.dtype.kind != "f":
-        return x.astype(np.float64)
-    return x.astype(np.float32) if x.dtype.itemsize < 4 else x
+    return x.astype(_float_dtype(x.dtype), copy=False)
+
+
+def _float_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype :func:`_float` computes in."""
+    if dtype.kind != "f":
+        return np.dtype(np.float64)
+    return np.dtype(np.float32) if dtype.itemsize < 4 else dtype
 
 
 def _out_dtype(x: np.ndarray) -> np.dtype:
@@ -186,7 +191,7 @@ def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, cei
     x = check_array(x)
     geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 2)
     g = check_grad_output(grad_output, x.shape[:-2] + geom.out_shape, "avg_pool2d")
-    return _spread_averages(g, geom, avg_divisor(geom, count_include_pad, divisor_override, _float(g).dtype))
+    return _spread_averages(g, geom, avg_divisor(geom, count_include_pad, divisor_override, _float_dtype(g.dtype)))
 
 
 def _spread_averages(g: np.ndarray, geom: PoolGeometry, divisor: np.ndarray) -> np.ndarray:
@@ -219,7 +224,7 @@ def avg_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0, cei
     x = check_array(x, min_ndim=1)
     geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 1)
     g = check_grad_output(grad_output, x.shape[:-1] + geom.out_shape[1:], "avg_pool1d")
-    divisor = avg_divisor(geom, count_include_pad, divisor_override, _float(g).dtype)
+    divisor = avg_divisor(geom, count_include_pad, divisor_override, _float_dtype(g.dtype))
     return _spread_averages(g[..., None, :], geom, divisor)[..., 0, :]
 
 

@@ -90,8 +90,8 @@ def max_pool_switches(x: np.ndarray, geom: PoolGeometry, indices: bool = True) -
     return values.reshape(out_shape), None if switches is None else switches.reshape(out_shape)
 
 
-def _switch_indices(jh, jw, geom: PoolGeometry, out=None) -> np.ndarray:
-    """Flat indices ``row * W + col`` (int64) of the elements at kernel row ``jh``, column ``jw`` of each window.
+def _switch_indices(jh, jw, geom: PoolGeometry, out: np.ndarray) -> np.ndarray:
+    """Into ``out`` (int64): flat index ``row * W + col`` of each window's element at kernel row ``jh``, column ``jw``.
 
     The index is formed in the smallest integer type that holds every flat position of a plane
     (uint16 up to 256 x 256), as each window's origin plus ``jh*dh*W + jw*dw``, then widened to int64
@@ -110,8 +110,6 @@ def _switch_indices(jh, jw, geom: PoolGeometry, out=None) -> np.ndarray:
     offset += np.multiply(jw, col_step, dtype=small) if col_step != 1 else jw
     offset += (_window_origins(geom, offset.shape, small) if offset.size <= 1 << 18
                else window_tables(geom)[0].astype(small, copy=False))
-    if out is None:
-        return offset.astype(np.int64)
     np.copyto(out, offset)
     return out
 
