@@ -12,11 +12,11 @@ matrix). The divisor, as in ``torch.nn.functional.avg_pool2d``:
 Shapes: ``x`` is ``(..., H, W)``, the output ``(..., H_out, W_out)`` (see :mod:`poolviz.geometry`).
 
 Window elements are added in row-major window order and gradients in increasing output order, as
-PyTorch's CPU kernels do, so float results match to the last bit. Large inputs take other, faster
-paths (:func:`window_sum`, :func:`spread_to_windows`) that add the same numbers in the same order.
-Integer inputs give float64 outputs; float32 stays float32; float16 is summed in float32 and
-returned as float16, and its gradient is accumulated in float16, both as PyTorch does. Every
-backward returns grad_output's float dtype.
+PyTorch's CPU kernels do, so float results match to the last bit. Larger inputs take faster paths
+(:mod:`poolviz._fast.dense`, chosen as :mod:`poolviz.paths` says) that add the same numbers in the same
+order. Dtypes follow :mod:`poolviz.checks`: integer inputs give float64 outputs, float32 stays float32,
+float16 is summed in float32 and returned as float16; the float16 gradient is accumulated in float16,
+as PyTorch does. Every backward returns grad_output's float dtype.
 """
 from __future__ import annotations
 
@@ -26,9 +26,10 @@ import numbers
 
 import numpy as np
 
-from ._dense import dense_layout, dense_spread, dense_window_sum
-from ._windows import offset_view, pad_to_windows, scatter_offsets
-from .geometry import PoolGeometry, check_array, check_grad_output, pool_geometry
+from . import _fast, paths
+from .checks import check_array, check_grad_output, compute_dtype, result_dtype
+from .geometry import PoolGeometry, pool_geometry
+from .windows import offset_view, pad_to_windows, scatter_offsets
 
 __all__ = [
     "avg_pool1d",
@@ -43,38 +44,21 @@ __all__ = [
 
 
 def _float(x: np.ndarray) -> np.ndarray:
-    """The array to compute with: integers as float64, float16 as float32 (PyTorch also sums half in float)."""
-    return x.astype(_float_dtype(x.dtype), copy=False)
-
-
-def _float_dtype(dtype: np.dtype) -> np.dtype:
-    """The dtype :func:`_float` computes in."""
-    if dtype.kind != "f":
-        return np.dtype(np.float64)
-    return np.dtype(np.float32) if dtype.itemsize < 4 else dtype
-
-
-def _out_dtype(x: np.ndarray) -> np.dtype:
-    """The result's dtype: x's own float dtype, float64 for integers."""
-    return x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
-
-
-#: Up to this many input elements, one pass per kernel offset over strided views is cheapest (fewest numpy
-#: calls); above it, the dense paths of :mod:`poolviz._dense`. Tests set it to -1 to force those.
-_SMALL = 1 << 15
+    """The array to compute with (:func:`poolviz.checks.compute_dtype`)."""
+    return x.astype(compute_dtype(x.dtype), copy=False)
 
 
 def window_sum(x: np.ndarray, geom: PoolGeometry, divisor=None) -> np.ndarray:
     """Sum of each window's elements (zero padding), added in row-major window order, shape (..., H_out, W_out).
 
     ``x`` is (..., H, W). If ``divisor`` (H_out, W_out) is given, returns the sums divided by it. The order
-    of the additions is fixed, so float results are bit-identical whichever path runs: small inputs, or
-    large strides, add one strided view per kernel offset; large inputs go through
-    :func:`poolviz._dense.dense_window_sum`, in contiguous passes over blocks of planes.
+    of the additions is fixed, so float results are bit-identical whichever path runs: one strided view per
+    kernel offset, or :func:`poolviz._fast.dense_window_sum`'s contiguous passes over blocks of planes.
     """
-    layout = dense_layout(geom) if x.size > _SMALL else None
+    setting = paths.current()
+    layout = _fast.avg_layout(x.size, geom, setting)
     if layout is not None:
-        return dense_window_sum(x, geom, layout, divisor)
+        return _fast.dense_window_sum(x, geom, layout, divisor, block_bytes=setting.block_bytes)
     total = _offset_window_sum(pad_to_windows(x, geom, 0), geom)
     return total if divisor is None else total / divisor
 
@@ -101,14 +85,15 @@ def spread_to_windows(per_window: np.ndarray, geom: PoolGeometry, weight=None, d
     ``divisor`` (H_out, W_out), if given, divides ``per_window`` first.
     Returns an array of the input's shape (..., H, W); padding positions are dropped.
     Each input adds its contributions to 0 in increasing output order, as PyTorch does (see
-    :func:`scatter_offsets`). Without ``weight``, large inputs go through
-    :func:`poolviz._dense.dense_spread`, in contiguous passes over blocks of planes.
+    :func:`poolviz.windows.scatter_offsets`). Without ``weight``, larger inputs may go through
+    :func:`poolviz._fast.dense_spread`, in contiguous passes over blocks of planes.
     """
     lead = per_window.shape[:-2]
-    H, W = geom.in_shape
-    layout = dense_layout(geom) if weight is None and math.prod(lead) * H * W > _SMALL else None
+    setting = paths.current()
+    layout = None if weight is not None else _fast.avg_layout(math.prod(lead) * math.prod(geom.in_shape), geom,
+                                                              setting)
     if layout is not None:
-        return dense_spread(per_window, geom, layout, divisor)
+        return _fast.dense_spread(per_window, geom, layout, divisor, block_bytes=setting.block_bytes)
     if divisor is not None:
         per_window = per_window / divisor
     if weight is None:
@@ -170,7 +155,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     x = _float(x0)
     geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 2)
     divisor = avg_divisor(geom, count_include_pad, divisor_override, x.dtype)
-    return window_sum(x, geom, divisor).astype(_out_dtype(x0), copy=False)
+    return window_sum(x, geom, divisor).astype(result_dtype(x0.dtype), copy=False)
 
 
 def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -191,7 +176,7 @@ def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, cei
     x = check_array(x)
     geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 2)
     g = check_grad_output(grad_output, x.shape[:-2] + geom.out_shape, "avg_pool2d")
-    return _spread_averages(g, geom, avg_divisor(geom, count_include_pad, divisor_override, _float_dtype(g.dtype)))
+    return _spread_averages(g, geom, avg_divisor(geom, count_include_pad, divisor_override, compute_dtype(g.dtype)))
 
 
 def _spread_averages(g: np.ndarray, geom: PoolGeometry, divisor: np.ndarray) -> np.ndarray:
@@ -215,7 +200,7 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     x = _float(x0)
     geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 1)
     divisor = avg_divisor(geom, count_include_pad, divisor_override, x.dtype)
-    return window_sum(x[..., None, :], geom, divisor)[..., 0, :].astype(_out_dtype(x0), copy=False)
+    return window_sum(x[..., None, :], geom, divisor)[..., 0, :].astype(result_dtype(x0.dtype), copy=False)
 
 
 def avg_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -224,7 +209,7 @@ def avg_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0, cei
     x = check_array(x, min_ndim=1)
     geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 1)
     g = check_grad_output(grad_output, x.shape[:-1] + geom.out_shape[1:], "avg_pool1d")
-    divisor = avg_divisor(geom, count_include_pad, divisor_override, _float_dtype(g.dtype))
+    divisor = avg_divisor(geom, count_include_pad, divisor_override, compute_dtype(g.dtype))
     return _spread_averages(g[..., None, :], geom, divisor)[..., 0, :]
 
 
@@ -277,7 +262,7 @@ def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
     ndarray of shape (..., H_out, W_out)
     """
     p, xs, geom, scale = _lp_parts(x, norm_type, kernel_size, stride, ceil_mode, 2)
-    return _lp_forward(p, xs, geom, scale).astype(_out_dtype(np.asarray(x)), copy=False)
+    return _lp_forward(p, xs, geom, scale).astype(result_dtype(np.asarray(x).dtype), copy=False)
 
 
 def _lp_backward(grad_output, x, norm_type, kernel_size, stride, ceil_mode, dims):
@@ -319,7 +304,7 @@ def lp_pool2d_backward(grad_output, x, norm_type, kernel_size, stride=None, ceil
 def lp_pool1d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
     """1-d :func:`lp_pool2d` over the last axis, as ``torch.nn.functional.lp_pool1d``: (..., L) -> (..., L_out)."""
     p, xs, geom, scale = _lp_parts(x, norm_type, kernel_size, stride, ceil_mode, 1)
-    return _lp_forward(p, xs, geom, scale)[..., 0, :].astype(_out_dtype(np.asarray(x)), copy=False)
+    return _lp_forward(p, xs, geom, scale)[..., 0, :].astype(result_dtype(np.asarray(x).dtype), copy=False)
 
 
 def lp_pool1d_backward(grad_output, x, norm_type, kernel_size, stride=None, ceil_mode=False):

@@ -12,7 +12,8 @@ coordinates outside ``[0, L)`` are padding. This is PyTorch's rule
 (``torch.nn.functional.max_pool2d``, ``aten/src/ATen/native/Pool.h``).
 
 Every check raises ``ValueError`` (or ``TypeError`` for a wrong type) with a message
-that names the parameter, what was wrong, and what to do instead.
+that names the parameter, what was wrong, and what to do instead. The arrays themselves are
+checked in :mod:`poolviz.checks`.
 """
 from __future__ import annotations
 
@@ -22,17 +23,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .checks import check_array, check_grad_output  # noqa: F401  (their old home; poolviz.checks has them now)
+
 __all__ = [
     "AxisGeometry",
     "PoolGeometry",
-    "check_array",
-    "check_grad_output",
+    "as_int_tuple",
     "output_size",
     "pool_geometry",
 ]
 
 
-def _as_ints(value, name: str, n: int) -> tuple[int, ...]:
+def as_int_tuple(value, name: str, n: int) -> tuple[int, ...]:
     """An int, or a sequence of ``n`` ints (a 1-element sequence is repeated), as a tuple."""
     if type(value) is int:  # the common case, first: small inputs are dominated by this overhead
         return (value,) * n
@@ -185,10 +187,10 @@ def pool_geometry(in_shape, kernel_size, stride=None, padding=0, dilation=1, cei
         k = (kernel_size,) * dims
         return _checked_geometry(tuple(map(int, in_shape)), k, k if stride is None else (stride,) * dims,
                                  (padding,) * dims, (dilation,) * dims, ceil_mode, dims, max_padding)
-    k = _as_ints(kernel_size, "kernel_size", dims)
-    s = k if stride is None else _as_ints(stride, "stride", dims)
-    p = _as_ints(padding, "padding", dims)
-    d = _as_ints(dilation, "dilation", dims)
+    k = as_int_tuple(kernel_size, "kernel_size", dims)
+    s = k if stride is None else as_int_tuple(stride, "stride", dims)
+    p = as_int_tuple(padding, "padding", dims)
+    d = as_int_tuple(dilation, "dilation", dims)
     if not isinstance(ceil_mode, (bool, np.bool_)):
         raise TypeError(f"ceil_mode must be True or False, got {ceil_mode!r}.")
     return _checked_geometry(tuple(map(int, in_shape)), k, s, p, d, bool(ceil_mode), dims, max_padding)
@@ -252,38 +254,3 @@ def _show(values: tuple[int, ...]):
 
 def _axis_name(axis: int, dims: int) -> str:
     return "" if dims == 1 else (" along the rows" if axis == 0 else " along the columns")
-
-
-def check_array(x, name: str = "x", *, min_ndim: int = 2, allow_int: bool = True) -> np.ndarray:
-    """Return ``x`` as an ndarray after checking its dtype and number of dimensions."""
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"{name} must be a numeric array, and could not be converted ({exc}).") from None
-    kind = arr.dtype.kind
-    if kind == "c":
-        raise TypeError(f"{name} is complex ({arr.dtype}); pooling compares values, so it needs real numbers.")
-    if kind == "b":
-        raise TypeError(f"{name} is boolean; convert it first, e.g. {name}.astype(float).")
-    if kind not in "iuf" or (kind in "iu" and not allow_int):
-        need = "a floating-point" if not allow_int else "a real numeric"
-        raise TypeError(f"{name} must be {need} array, got dtype {arr.dtype}"
-                        + (f"; convert it first, e.g. {name}.astype(float)." if kind in "iu" else "."))
-    if arr.ndim < min_ndim:
-        shape = "(..., H, W)" if min_ndim == 2 else "(..., L)"
-        raise ValueError(f"{name} must have shape {shape}: at least {min_ndim} dimension"
-                         f"{'s' if min_ndim > 1 else ''}, got shape {arr.shape}.")
-    return arr
-
-
-def check_grad_output(grad_output, expected_shape: tuple[int, ...], op: str) -> np.ndarray:
-    """Return ``grad_output`` as a float ndarray (integers become float64) after checking it has the forward output's shape."""
-    g = check_array(grad_output, "grad_output", min_ndim=0)
-    if g.dtype.kind != "f":
-        g = g.astype(np.float64)  # the gradient keeps grad_output's float dtype; integers become float64
-    if g.shape != tuple(expected_shape):
-        raise ValueError(
-            f"grad_output has shape {g.shape}, but {op}'s output for this x and these arguments has shape "
-            f"{tuple(expected_shape)}; grad_output must have exactly the forward output's shape."
-        )
-    return g

@@ -21,7 +21,7 @@ import numpy as np
 from . import avg_pool as _avg
 from . import max_pool as _max
 from . import smooth_pool as _smooth
-from ._windows import indices_to_codes
+from .windows import indices_to_codes
 from .geometry import check_array, pool_geometry
 
 __all__ = [

@@ -21,8 +21,9 @@ import numbers
 
 import numpy as np
 
-from ._windows import code_dtype, codes_to_indices, indices_to_codes, offset_view, route_indices, scatter_offsets
-from .geometry import check_array, check_grad_output, pool_geometry
+from .checks import check_array, check_grad_output, compute_dtype, result_dtype
+from .geometry import pool_geometry
+from .windows import code_dtype, codes_to_indices, indices_to_codes, offset_view, route_indices, scatter_offsets
 
 __all__ = [
     "logsumexp_pool2d",
@@ -35,19 +36,15 @@ __all__ = [
 
 
 def _prepare(x, kernel_size, stride):
-    """x as a float array to compute in (integers: float64; float16: float32, as PyTorch accumulates), and its geometry."""
+    """x as a float array to compute in (:func:`poolviz.checks.compute_dtype`), and its geometry."""
     x = check_array(x)
-    if x.dtype.kind != "f":
-        x = x.astype(np.float64)
-    elif x.dtype.itemsize < 4:
-        x = x.astype(np.float32)
+    x = x.astype(compute_dtype(x.dtype), copy=False)
     geom = pool_geometry(x.shape[-2:], kernel_size, stride, 0, 1, False)
     return x, geom
 
 
 def _result_dtype(x) -> np.dtype:
-    x = np.asarray(x)
-    return x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+    return result_dtype(np.asarray(x).dtype)
 
 
 def _window_softmax(views, m, beta=1.0):
@@ -269,5 +266,5 @@ def stochastic_pool2d_backward(grad_output, x, indices, kernel_size, stride=None
     x = check_array(x)
     geom = pool_geometry(x.shape[-2:], kernel_size, stride, 0, 1, False)
     g = check_grad_output(grad_output, x.shape[:-2] + geom.out_shape, "stochastic_pool2d")
-    indices_to_codes(indices, geom, x.shape[:-2])  # checks that each index lies in its own window
-    return route_indices(g, np.asarray(indices, dtype=np.int64), geom.in_shape)
+    codes = indices_to_codes(indices, geom, x.shape[:-2])  # checks that each index lies in its own window
+    return route_indices(g, codes_to_indices(codes, geom), geom.in_shape)

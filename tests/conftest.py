@@ -1,26 +1,15 @@
 """Shared test helpers."""
-from contextlib import contextmanager
+from poolviz import paths
 
-from poolviz import _windows, max_pool
-
-#: max pooling has three implementations: one gather + argmax for small inputs; for large inputs,
-#: per-offset passes over blocks of planes, and a columns-first path for windows that tile the input.
-MAX_POOL_PATHS = ["gather", "passes", "tiles"]
+#: max pooling's paths (see poolviz.paths): the readable per-offset one, one gather + argmax for small inputs,
+#: and, for large inputs, per-phase passes over blocks of planes and a columns-first path for windows that tile.
+MAX_POOL_PATHS = ["offsets", "gather", "planes", "tiles"]
 
 
-@contextmanager
 def max_pool_path(name):
-    """Force one of the max-pooling implementations, whatever the input size.
+    """Force one of the max-pooling paths, whatever the input size (a context manager).
 
-    The large-input paths run with one plane per block, so that inputs with leading dimensions
-    exercise the blocking (and gradients are routed block by block as well).
+    The blocked paths run with one plane per block, so that inputs with leading dimensions exercise the
+    blocking (and gradients are routed block by block as well).
     """
-    saved = max_pool._SMALL, max_pool._TILES, max_pool.BLOCK_BYTES, _windows.BLOCK_BYTES
-    max_pool._SMALL = 1 << 62 if name == "gather" else -1
-    max_pool._TILES = name == "tiles"
-    if name != "gather":
-        max_pool.BLOCK_BYTES = _windows.BLOCK_BYTES = 1
-    try:
-        yield
-    finally:
-        max_pool._SMALL, max_pool._TILES, max_pool.BLOCK_BYTES, _windows.BLOCK_BYTES = saved
+    return paths.use(max_pool=name, block_bytes=1 if name in ("planes", "tiles") else paths.Paths().block_bytes)

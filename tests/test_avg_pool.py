@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import poolviz as pv
-from poolviz import _dense, avg_pool
+from poolviz import _fast, paths
 from poolviz.reference import avg_pool2d_backward_loop, avg_pool2d_loop, lp_pool2d_loop
 
 
@@ -131,25 +131,19 @@ def test_one_dimensional_ops_match_two_dimensional_ones_on_a_row():
 # phases). These tests force them on small inputs, one plane per block, and compare them with the loop
 # reference and, to the last bit (zero signs, inf and NaN included), with the per-offset path.
 
-@pytest.fixture(params=["rows as they are", "rows split by phase"])
-def dense_paths(request, monkeypatch):
+@pytest.fixture(params=["dense-rows", "dense-phases"])
+def dense_paths(request):
     """Run average pooling's dense paths on any input, one plane per block, in the layout of the param.
 
     (The settings hold for the whole test, so hypothesis examples may share this function-scoped fixture.)"""
-    monkeypatch.setattr(avg_pool, "_SMALL", -1)
-    monkeypatch.setattr(_dense, "_BLOCK_BYTES", 1)
-    monkeypatch.setattr(_dense, "_SPLIT_MIN_KERNEL", 2 if request.param == "rows split by phase" else 1 << 30)
-    return request.param
+    with paths.use(avg_pool=request.param, block_bytes=1):
+        yield request.param
 
 
 def _per_offset_path(fn, *args, **kwargs):
     """``fn`` computed by the per-offset path (the dense paths switched off)."""
-    saved = avg_pool._SMALL
-    avg_pool._SMALL = 1 << 62
-    try:
+    with paths.use(avg_pool="offsets"):
         return fn(*args, **kwargs)
-    finally:
-        avg_pool._SMALL = saved
 
 
 def assert_same_bits(actual, expected):
@@ -235,7 +229,7 @@ def test_large_input_in_several_blocks_equals_the_per_offset_path(kwargs):
     # the sizes as shipped: 120 planes of 9 kB make three blocks, the last one partial
     rng = np.random.default_rng(4)
     x = _with_special_values(rng.standard_normal((3, 40, 48, 48)).astype(np.float32), rng)
-    assert x.size > avg_pool._SMALL and x[0, 0].nbytes * x.shape[1] * x.shape[0] > 2 * _dense._BLOCK_BYTES
+    assert x.size > _fast.SMALL and x[0, 0].nbytes * x.shape[1] * x.shape[0] > paths.current().block_bytes
     y = pv.avg_pool2d(x, **kwargs)
     assert_same_bits(y, _per_offset_path(pv.avg_pool2d, x, **kwargs))
     g = _with_special_values(rng.standard_normal(y.shape).astype(np.float32), rng)

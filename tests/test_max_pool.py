@@ -205,7 +205,7 @@ def tiling_configs(draw):
     return dict(kernel_size=k, ceil_mode=draw(st.booleans())), lead + shape, kind, draw(st.integers(0, 2**16))
 
 
-@pytest.mark.parametrize("path", ["passes", "tiles"])
+@pytest.mark.parametrize("path", ["planes", "tiles"])
 @settings(max_examples=150, deadline=None)
 @given(config=tiling_configs())
 def test_tiling_windows_equal_the_loop_reference(path, config):
@@ -258,7 +258,7 @@ def test_backward_reuses_the_forward_switches_when_given():
         pv.max_pool2d_backward(g, x, 2, stride=1, indices=idx.astype(float))
 
 
-@pytest.mark.parametrize("path", ["passes", "tiles"])
+@pytest.mark.parametrize("path", ["planes", "tiles"])
 @pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
 def test_planes_too_large_for_16_bit_positions(path, kwargs):
     """Above 256 x 256 a plane's flat positions no longer fit in uint16: the switch indices take int64 throughout."""

@@ -2,7 +2,7 @@
 
 numpy's ufuncs pay ~30 ns for each row of a strided (H_out, W_out) view, and rows are short here (~30
 elements), so these paths make every pass a contiguous one instead. A block of whole planes (about
-``_BLOCK_BYTES``, so that its passes read from the cache) is laid out as one or more flat row-phase
+half of ``block_bytes``, so that its passes read from the cache) is laid out as one or more flat row-phase
 arrays (:class:`_DenseLayout`); adding the array moved back by one kernel offset's shift, for every
 offset in row-major window order, leaves at each position ``p`` the sum of the window that would start
 at ``p``. That computes sums where no window starts too (wasted, never read), but every pass is one
@@ -18,8 +18,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._windows import BLOCK_BYTES, pad_to_windows
-from .geometry import PoolGeometry
+from ..geometry import PoolGeometry
+from ..windows import pad_to_windows
+
+__all__ = ["dense_layout", "dense_spread", "dense_window_sum"]
 
 #: The dense paths compute a window at every position of a row-phase array (see :class:`_DenseLayout`),
 #: ``sh / split * sw`` times as many as there are windows: worth it up to this factor, as every pass is then
@@ -29,13 +31,12 @@ _DENSE_MAX_WASTE = 4
 #: Splitting the rows into ``sh`` phase arrays costs about two contiguous passes (copying rows in or out)
 #: and makes every other pass ``sh`` times shorter: worth it from this many kernel elements.
 _SPLIT_MIN_KERNEL = 5
-#: Input bytes per block of planes: a dense path keeps about three arrays of this size in the cache.
-_BLOCK_BYTES = BLOCK_BYTES // 2
 
 
-def _planes_per_block(n_planes: int, plane_bytes: int) -> int:
-    """Whole planes per block, about ``_BLOCK_BYTES``: every pass over one block then reads it from the cache."""
-    return max(1, min(n_planes, _BLOCK_BYTES // plane_bytes))
+def _planes_per_block(n_planes: int, plane_bytes: int, block_bytes: int) -> int:
+    """Whole planes per block, about ``block_bytes / 2`` (a dense path keeps about three arrays of that size in
+    the cache): every pass over one block then reads it from the cache."""
+    return max(1, min(n_planes, block_bytes // 2 // plane_bytes))
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,16 @@ class _DenseLayout:
     Wp: int
 
     @classmethod
-    def choose(cls, geom: PoolGeometry) -> _DenseLayout | None:
-        """The layout for ``geom``, or None where the dense paths do not pay (one kernel element, large strides)."""
+    def choose(cls, geom: PoolGeometry, rows: str = "auto") -> _DenseLayout | None:
+        """The layout for ``geom``, or None where the dense paths do not pay (one kernel element, large strides).
+
+        ``rows``: "auto" splits the rows by stride phase from ``_SPLIT_MIN_KERNEL`` kernel elements;
+        "as they are" or "split" force the choice.
+        """
         h, w = geom.h, geom.w
-        split = h.stride if h.kernel * w.kernel >= _SPLIT_MIN_KERNEL else 1
+        if rows == "auto":
+            rows = "split" if h.kernel * w.kernel >= _SPLIT_MIN_KERNEL else "as they are"
+        split = h.stride if rows == "split" else 1
         if h.kernel * w.kernel == 1 or h.stride // split * w.stride > _DENSE_MAX_WASTE:
             return None
         (top, bottom), (left, right) = h.padded_extent, w.padded_extent
@@ -120,13 +127,14 @@ def _add_in_order(terms, out: np.ndarray) -> np.ndarray:
     return out
 
 
-def dense_layout(geom: PoolGeometry):
+def dense_layout(geom: PoolGeometry, rows: str = "auto"):
     """The layout the dense paths use for ``geom``, or None where they do not pay (one kernel element,
-    large strides)."""
-    return _DenseLayout.choose(geom)
+    large strides). ``rows``: "auto", "as they are" or "split" (by stride phase)."""
+    return _DenseLayout.choose(geom, rows)
 
 
-def dense_window_sum(x: np.ndarray, geom: PoolGeometry, layout: _DenseLayout, divisor=None) -> np.ndarray:
+def dense_window_sum(x: np.ndarray, geom: PoolGeometry, layout: _DenseLayout, divisor=None, *,
+                     block_bytes: int) -> np.ndarray:
     """Window sums of ``x`` (..., H, W), divided by ``divisor`` (H_out, W_out) if given: (..., H_out, W_out).
 
     Like a sum that starts at 0, as PyTorch's do: the first two elements are added directly, and the 0
@@ -136,7 +144,7 @@ def dense_window_sum(x: np.ndarray, geom: PoolGeometry, layout: _DenseLayout, di
     H, W = geom.in_shape
     planes = x.reshape((-1, H, W))
     out = np.empty((planes.shape[0],) + geom.out_shape, dtype=x.dtype)
-    step = _planes_per_block(planes.shape[0], H * W * x.dtype.itemsize)
+    step = _planes_per_block(planes.shape[0], H * W * x.dtype.itemsize, block_bytes)
     phases = np.zeros((layout.split if layout.split > 1 else 0, step * layout.plane_size), dtype=x.dtype)
     sums = np.empty(step * layout.plane_size, dtype=x.dtype)
     divisor = None if divisor is None else _per_plane(divisor)
@@ -176,7 +184,8 @@ def _dense_window_sum(xp: np.ndarray, layout: _DenseLayout, phases: np.ndarray, 
     return layout.window_starts(sums, b)
 
 
-def dense_spread(per_window: np.ndarray, geom: PoolGeometry, layout: _DenseLayout, divisor=None) -> np.ndarray:
+def dense_spread(per_window: np.ndarray, geom: PoolGeometry, layout: _DenseLayout, divisor=None, *,
+                 block_bytes: int) -> np.ndarray:
     """``per_window / divisor`` (..., H_out, W_out) added to every element of its window: (..., H, W).
 
     Each input adds its contributions to 0 in increasing output order, as PyTorch does.
@@ -184,7 +193,7 @@ def dense_spread(per_window: np.ndarray, geom: PoolGeometry, layout: _DenseLayou
     H, W = geom.in_shape
     windows = per_window.reshape((-1,) + geom.out_shape)
     dx = np.empty((windows.shape[0], H, W), dtype=per_window.dtype)
-    step = _planes_per_block(windows.shape[0], H * W * dx.dtype.itemsize)
+    step = _planes_per_block(windows.shape[0], H * W * dx.dtype.itemsize, block_bytes)
     buffers = _SpreadBuffers(layout, step, dx.dtype)
     divisor = None if divisor is None else _per_plane(divisor)
     for start in range(0, windows.shape[0], step):

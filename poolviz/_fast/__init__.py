@@ -1,0 +1,58 @@
+"""The fast paths of max and average pooling, behind a wall.
+
+Nothing here is needed to understand what the ops compute: :mod:`poolviz.max_pool` and
+:mod:`poolviz.avg_pool` hold the rules and a readable vectorised path (one numpy pass per kernel
+offset). These modules compute the same numbers, in the same order, with fewer and faster passes over
+memory. Which path runs when, and the one setting that chooses, are in :mod:`poolviz.paths`.
+
+* :mod:`.max_gather`: small inputs, every window gathered, then ``argmax``;
+* :mod:`.max_planes`: larger inputs, in blocks of planes, two stages over stride-phase planes;
+  :mod:`.max_tiles` for windows that tile the input; :mod:`.first_max`, the running first maximum
+  both use;
+* :mod:`.route`: max pooling's backward, block by block;
+* :mod:`.dense`: average pooling's sums and their adjoint, in contiguous passes over row-phase arrays.
+"""
+from __future__ import annotations
+
+from ..geometry import PoolGeometry
+from ..paths import Paths
+from .dense import dense_layout, dense_spread, dense_window_sum
+from .max_gather import max_by_gather
+from .max_planes import max_by_planes
+from .route import route_in_blocks
+
+__all__ = [
+    "SMALL",
+    "avg_layout",
+    "dense_spread",
+    "dense_window_sum",
+    "max_by_gather",
+    "max_by_planes",
+    "max_path",
+    "route_in_blocks",
+]
+
+#: Work (input elements times kernel elements for max pooling, input elements for average pooling) up to
+#: which a small input's few numpy calls beat the blocked paths' setup.
+SMALL = 1 << 15
+
+_DENSE_ROWS = {"dense": "auto", "dense-rows": "as they are", "dense-phases": "split"}
+
+
+def max_path(x_size: int, geom: PoolGeometry, setting: Paths) -> str:
+    """The path max pooling takes for an input of ``x_size`` elements: "offsets", "gather", "tiles" or "planes".
+
+    ("tiles" means the planes path with the columns-first stage allowed where the windows tile the input.)
+    """
+    asked = setting.max_pool
+    if asked != "auto":
+        return asked
+    return "gather" if x_size * geom.h.kernel * geom.w.kernel <= SMALL else "tiles"
+
+
+def avg_layout(x_size: int, geom: PoolGeometry, setting: Paths):
+    """The dense layout average pooling uses for an input of ``x_size`` elements, or None for the per-offset path."""
+    asked = setting.avg_pool
+    if asked == "offsets" or (asked == "auto" and x_size <= SMALL):
+        return None
+    return dense_layout(geom, _DENSE_ROWS.get(asked, "auto"))

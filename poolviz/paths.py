@@ -1,0 +1,100 @@
+r"""Which implementation computes max and average pooling: one setting, for tests, benchmarks and the curious.
+
+Max and average pooling each have a readable vectorised path, the rule written once over all windows
+(one numpy pass per kernel offset, in :mod:`poolviz.max_pool` and :mod:`poolviz.avg_pool`), and fast
+paths behind a wall, in :mod:`poolviz._fast`. Every path adds and compares the same numbers in the
+same order, so their results are bit-identical, signs of zero included (the tests hold each one to the
+loop reference and to PyTorch's golden values); they differ only in speed. ``"auto"``, the default,
+picks per call:
+
+=============  ==================  ==============================================  ===============================================
+op             path                what it is                                      ``"auto"`` runs it when
+=============  ==================  ==============================================  ===============================================
+max pooling    ``"offsets"``       one pass per kernel offset: keep the running    a small input holds NaN (``argmax`` would pick
+                                   maximum, replace it only by a larger value      the first NaN, PyTorch's rule is the last)
+                                   or a NaN
+\              ``"gather"``        every window gathered into a row, ``argmax``    ``x.size * kh * kw <= 2**15``
+\              ``"tiles"``         columns first, for windows that tile the        a larger input whose windows tile it (stride =
+                                   input                                           kernel >= 2, no padding, dilation or partial
+                                                                                   window), on a little-endian machine
+\              ``"planes"``        two stages over stride-phase planes             every other larger input
+average        ``"offsets"``       one pass per kernel offset over strided views   ``x.size <= 2**15``, a one-element kernel, or
+                                                                                   strides too large for the dense layout
+\              ``"dense"``         contiguous passes over flat row-phase arrays    every other larger input; its rows are split
+                                                                                   by stride phase from ``kh * kw >= 5``
+\              ``"dense-rows"``,   ``"dense"`` with its layout forced: rows as     never (for tests)
+               ``"dense-phases"``  they are, or split by stride phase
+=============  ==================  ==============================================  ===============================================
+
+A forced path that does not apply hands over: ``"tiles"`` to ``"planes"`` where the windows do not tile,
+``"gather"`` to ``"offsets"`` where a window holds NaN, the dense paths to ``"offsets"`` where the dense
+layout cannot be used. Max pooling's backward follows its forward's path: ``"offsets"`` routes the whole
+gradient with one ``np.add.at``; the fast paths route it block by block. The smooth ops (Lp's backward,
+LogSumExp, SoftPool, stochastic) have one path, the per-offset one.
+
+``block_bytes``: the fast paths take large inputs in blocks of whole (H, W) planes of about this many
+bytes (1 MiB: the several passes over one block then read it from the CPU's L2 cache, not from memory).
+Tests set it to 1 to run one plane per block.
+
+Use it as a context manager::
+
+    import poolviz
+    with poolviz.paths.use(max_pool="offsets"):
+        y = poolviz.max_pool2d(x, 2)   # the readable path, whatever the input's size
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, fields, replace
+
+__all__ = ["MAX_POOL_PATHS", "AVG_POOL_PATHS", "Paths", "current", "use"]
+
+#: The paths max pooling can be asked to take ("auto" picks one per call).
+MAX_POOL_PATHS = ("auto", "offsets", "gather", "tiles", "planes")
+#: The paths average pooling can be asked to take.
+AVG_POOL_PATHS = ("auto", "offsets", "dense", "dense-rows", "dense-phases")
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The setting: a path for max pooling, one for average pooling, and the block size of the fast paths."""
+
+    max_pool: str = "auto"
+    avg_pool: str = "auto"
+    block_bytes: int = 1 << 20
+
+    def __post_init__(self):
+        for name, allowed in (("max_pool", MAX_POOL_PATHS), ("avg_pool", AVG_POOL_PATHS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} path must be one of {', '.join(map(repr, allowed))}; "
+                                 f"got {getattr(self, name)!r}.")
+        if type(self.block_bytes) is not int or self.block_bytes < 1:
+            raise ValueError(f"block_bytes must be a positive int (bytes per block of planes), got {self.block_bytes!r}.")
+
+
+_current = Paths()
+
+
+def current() -> Paths:
+    """The setting in force."""
+    return _current
+
+
+@contextlib.contextmanager
+def use(**changes):
+    """Within the ``with`` block, run the ops with these fields of :class:`Paths` changed; restore them after.
+
+    >>> with use(max_pool="offsets", block_bytes=1):
+    ...     current().max_pool
+    'offsets'
+    """
+    global _current
+    unknown = set(changes) - {f.name for f in fields(Paths)}
+    if unknown:
+        raise TypeError(f"unknown setting {', '.join(sorted(unknown))}; the settings are "
+                        f"{', '.join(f.name for f in fields(Paths))}.")
+    saved, _current = _current, replace(_current, **changes)
+    try:
+        yield _current
+    finally:
+        _current = saved
