@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .ops import backward_of
+
 __all__ = ["GradcheckResult", "gradcheck"]
 
 
@@ -66,8 +68,6 @@ class GradcheckResult:
 
 def _find_backward(f):
     """The poolviz backward of a poolviz forward op ``f`` (or of a functools.partial of one)."""
-    from . import backward_of
-
     func, keywords = f, {}
     if isinstance(f, functools.partial):
         if f.args:

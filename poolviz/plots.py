@@ -10,46 +10,41 @@ leaks; show it by ending a notebook cell with ``ax.figure`` (or ``display(ax.fig
 
 No ``plt.show()``, no ``savefig``, no rcParams changed at import.
 
-Colormaps (each chosen for colour-blind readers *and* greyscale print):
-
-* input values: ``cividis``, built to look the same to readers with red-green colour blindness, with
-  luminance rising monotonically so greyscale print keeps the order;
-* gradients that are never negative: ``magma_r``, perceptually uniform with monotonic luminance and
-  white-ish at zero, so "receives no gradient" reads as blank paper and more gradient as darker ink;
-* signed gradients: ``PuOr`` (ColorBrewer purple-orange), a diverging map that stays distinguishable
-  under deuteranopia/protanopia, white at zero; the sign is also printed in each cell, since greyscale
-  cannot tell purple from orange of the same lightness;
-* outlines use the Okabe-Ito palette, designed to stay distinct under every common colour blindness.
+Colours, colour scales (NaN- and infinity-safe), text colour and number formatting come from
+:mod:`poolviz.style`, which the explorers use too; the reasons for each colormap are written there.
 """
 from __future__ import annotations
 
 import numpy as np
-from matplotlib import colors as mcolors
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
 
 from . import max_pool as _max
-from .geometry import check_array, pool_geometry
-from .routing import (
-    OP_LABELS,
-    TIE_POLICIES,
+from .checks import check_array
+from .geometry import pool_geometry
+from .ops import get_op
+from .reference import max_winners
+from .routing import contributions, jacobian, run_pool
+from .style import (  # noqa: F401  (GRAD_CMAP, SIGNED_CMAP and grad_norm used to live here)
+    GRAD_CMAP,
+    INPUT_CMAP,
+    OKABE_ITO,
+    PAD_COLOR,
+    SELECT_COLOR,
+    SIGNED_CMAP,
+    WINDOW_COLORS,
     format_value,
+    grad_norm,
     gradient_sum_check,
-    jacobian,
-    op_name,
-    route_counts,
-    run_pool,
-    tie_policy_gradients,
+    is_light,
+    padded_grid,
+    value_norm,
+    window_color,
 )
+from .ties import TIE_POLICIES, tie_policy_gradients
 
 __all__ = [
-    "GRAD_CMAP",
-    "INPUT_CMAP",
-    "OKABE_ITO",
-    "SELECT_COLOR",
-    "SIGNED_CMAP",
-    "grad_norm",
     "plot_jacobian",
     "plot_pooling_comparison",
     "plot_route_counts",
@@ -59,13 +54,6 @@ __all__ = [
     "plot_windows",
 ]
 
-INPUT_CMAP = "cividis"  # CVD-safe by design, monotonic luminance (greyscale keeps the order)
-GRAD_CMAP = "magma_r"  # non-negative gradients: white at zero, darker = more; uniform and greyscale-safe
-SIGNED_CMAP = "PuOr"  # signed gradients: diverging, CVD-safe, white at zero; signs are printed too
-# Okabe-Ito: distinct for deuteranopes, protanopes and tritanopes
-OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000")
-SELECT_COLOR = "#D55E00"  # vermillion: the selected window and its maximum
-PAD_COLOR = "#d9d9d9"  # padding cells: light grey, hatched, never mistaken for a value
 MAX_LABELLED = 144  # print values in cells only up to 12x12; beyond that the digits are unreadable
 
 
@@ -78,31 +66,12 @@ def _new_axes(nrows=1, ncols=1, figsize=None, **subplot_kw):
     return axes
 
 
-def _text_color(cmap, norm, v) -> str:
-    """Black on light cells, white on dark ones (by the colour's luminance)."""
-    if not np.isfinite(v):
-        return "black"
-    r, g, b, _ = mcolors.to_rgba(cmap(norm(v)))
-    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+def _heatmap(ax, values, cmap, norm, *, labels=True, extent=None, fontsize=None, blank=None):
+    """Draw ``values`` (H, W) as cells centred on integer coordinates; return (image, list of texts).
 
-
-def grad_norm(*arrays, vmax=None):
-    """A shared colour scale for gradients: [0, vmax] if no value is negative, else symmetric around 0.
-
-    Returns ``(cmap_name, Normalize)``. One fixed scale for several panels keeps average pooling's
-    small ``1/k^2`` looking small next to max pooling's 1.
+    Cells marked in ``blank`` (padding) are grey without a number; a NaN or an infinity in the data is
+    drawn grey too, and printed ("nan", "-inf"), so it is never mistaken for a value on the scale.
     """
-    finite = [np.asarray(a, dtype=float) for a in arrays]
-    lo = min((float(np.nanmin(a)) for a in finite if a.size), default=0.0)
-    hi = max((float(np.nanmax(np.abs(a))) for a in finite if a.size), default=1.0)
-    top = float(vmax) if vmax is not None else (hi if hi > 0 else 1.0)
-    if lo < 0:
-        return SIGNED_CMAP, mcolors.Normalize(-top, top)
-    return GRAD_CMAP, mcolors.Normalize(0.0, top)
-
-
-def _heatmap(ax, values, cmap, norm, *, labels=True, extent=None, fontsize=None):
-    """Draw ``values`` (H, W) as cells centred on integer coordinates; return (image, list of texts)."""
     values = np.asarray(values, dtype=float)
     H, W = values.shape
     cmap = _get_cmap(cmap)
@@ -114,11 +83,12 @@ def _heatmap(ax, values, cmap, norm, *, labels=True, extent=None, fontsize=None)
     if labels and values.size <= MAX_LABELLED:
         fs = fontsize or (9 if max(H, W) <= 6 else 7)
         x0, y0 = extent[0] + 0.5, extent[3] + 0.5
+        light = is_light(cmap(norm(np.where(np.isfinite(values), values, 0.0))))
         for (i, j), v in np.ndenumerate(values):
-            if not np.isfinite(v):
+            if blank is not None and blank[i, j]:
                 continue  # padding: grey and hatched, no number
             texts.append(ax.text(x0 + j, y0 + i, format_value(v), ha="center", va="center", fontsize=fs,
-                                 color=_text_color(cmap, norm, v)))
+                                 color="black" if light[i, j] or not np.isfinite(v) else "white"))
     return im, texts
 
 
@@ -150,7 +120,7 @@ def _window_rects(geom):
     rects = []
     for oh, r0 in enumerate(geom.h.starts):
         for ow, c0 in enumerate(geom.w.starts):
-            k = (oh % 2) * 2 + ow % 2
+            k = window_color(oh, ow)
             inset = 0.03 + 0.04 * k  # small insets keep the outlines off the printed numbers
             rects.append((r0 - 0.5 + inset, c0 - 0.5 + inset, geom.h.span - 2 * inset, geom.w.span - 2 * inset, k))
     return rects
@@ -195,11 +165,11 @@ def plot_windows(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=F
         ax = _new_axes()[0, 0]
     H, W = x.shape
     ph, pw = geom.h.padding, geom.w.padding
-    # the padded grid, padding as NaN (drawn grey)
-    grid = np.full((H + 2 * ph, W + 2 * pw), np.nan)
-    grid[ph:ph + H, pw:pw + W] = x
-    norm = mcolors.Normalize(float(np.min(x)), float(np.max(x)) if np.max(x) > np.min(x) else float(np.min(x)) + 1)
-    _heatmap(ax, grid, INPUT_CMAP, norm, extent=(-pw - 0.5, W + pw - 0.5, H + ph - 0.5, -ph - 0.5))
+    grid = padded_grid(x, geom)  # padding drawn grey; the cells beyond it (ceil_mode) stay paper-white
+    inner = (slice(0, H + 2 * ph), slice(0, W + 2 * pw))
+    norm = value_norm(x)
+    _heatmap(ax, grid.values[inner], INPUT_CMAP, norm, extent=(-pw - 0.5, W + pw - 0.5, H + ph - 0.5, -ph - 0.5),
+             blank=grid.blank[inner])
     if ph or pw:
         ring = Rectangle((-pw - 0.5, -ph - 0.5), W + 2 * pw, H + 2 * ph, fill=False, hatch="///",
                          edgecolor="#9e9e9e", linewidth=0, zorder=1.5)
@@ -214,12 +184,11 @@ def plot_windows(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=F
     segments, seg_colors = [], []
     for y0, x0, h, w, k in _window_rects(geom):
         segments += _rect_segments(y0, x0, h, w)
-        seg_colors += [OKABE_ITO[k]] * 4
+        seg_colors += [WINDOW_COLORS[k]] * 4
     ax.add_collection(LineCollection(segments, colors=seg_colors, linewidths=1.2, zorder=4))
-    right = max(W + pw, int(geom.w.starts[-1]) + geom.w.span) - 0.5
-    bottom = max(H + ph, int(geom.h.starts[-1]) + geom.h.span) - 0.5
-    ax.set_xlim(-pw - 0.6, right + 0.1)
-    ax.set_ylim(bottom + 0.1, -ph - 0.6)
+    (top, bottom), (left, right) = grid.rows, grid.cols
+    ax.set_xlim(left - 0.1, right + 0.1)
+    ax.set_ylim(bottom + 0.1, top - 0.1)
     _grid_style(ax, H + 2 * ph, W + 2 * pw, row0=-ph, col0=-pw)
     Ho, Wo = geom.out_shape
     title = (f"{H}x{W} input, kernel {geom.kernel}, stride {(geom.h.stride, geom.w.stride)}"
@@ -374,7 +343,7 @@ def plot_jacobian(op, x, kernel_size, stride=None, *, ax=None, **options):
     ax.set_yticks(np.arange(-0.5, n_out, 1), minor=True)
     ax.grid(which="minor", color="#eeeeee", linewidth=0.4)
     ax.tick_params(which="minor", length=0)
-    ax.set_title(f"Jacobian of {OP_LABELS[op_name(op)]}: {n_out} outputs x {n_in} inputs", fontsize=9)
+    ax.set_title(f"Jacobian of {get_op(op).label}: {n_out} outputs x {n_in} inputs", fontsize=9)
     ax.figure.colorbar(im, ax=ax, shrink=0.8)
     return ax
 
@@ -403,16 +372,16 @@ def plot_window_steps(window_values, grad=1.0, *, axes=None):
     if len(axes) != 3:
         raise ValueError(f"plot_window_steps draws 3 panels; got {len(axes)} axes.")
     kh, kw = w.shape
-    first = int(np.argmax(w))  # np.argmax returns the first maximum: PyTorch's tie rule
+    (first,), _ = max_winners(list(w.ravel()))  # the first maximum in row-major order (a NaN: the last NaN)
     r, c = divmod(first, kw)
-    norm = mcolors.Normalize(float(w.min()), float(w.max()) if w.max() > w.min() else float(w.min()) + 1)
+    norm = value_norm(w)
     _heatmap(axes[0], w, INPUT_CMAP, norm, fontsize=11)
     _grid_style(axes[0], kh, kw, title="1. forward: values in")
     _heatmap(axes[1], w, INPUT_CMAP, norm, fontsize=11)
     axes[1].add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor=SELECT_COLOR, linewidth=3))
-    ties = int(np.count_nonzero(w == w.max()))
+    ties = int(np.count_nonzero(w == w[r, c]))
     note = f" (first of {ties} ties)" if ties > 1 else ""
-    _grid_style(axes[1], kh, kw, title=f"2. max chosen: y = {format_value(w.max())}{note}")
+    _grid_style(axes[1], kh, kw, title=f"2. max chosen: y = {format_value(w[r, c])}{note}")
     g = np.zeros_like(w)
     g[r, c] = grad
     cmap, gnorm = grad_norm(g)
@@ -478,9 +447,11 @@ def plot_tie_policies(x, kernel_size, stride=None, *, grad_output=None, axes=Non
 def plot_route_counts(op, x, kernel_size, stride=None, *, ax=None, grad_output=None, **options):
     """Convenience: run ``op``'s backward and draw :func:`plot_routed_gradient` with the window counts.
 
+    The counts come from the same run as the heatmap (for stochastic pooling, the same sample).
     Returns the heatmap's Axes; as there, its colorbar is added to the same figure and not returned.
     """
     run = run_pool(op, x, kernel_size, stride, grad_output=grad_output, **options)
-    counts = route_counts(op, x, kernel_size, stride, **options)
+    if run.indices is not None:  # an op that samples: count the windows of this very sample
+        options = dict(options, indices=run.indices)
+    counts = np.count_nonzero(contributions(op, x, kernel_size, stride, **options), axis=0)
     return plot_routed_gradient(run.dx, counts, ax=ax)
-

@@ -5,6 +5,12 @@ any leading dimensions. They are slow (pure Python) and meant for small inputs: 
 and a notebook that wants to show the loop. They assume valid arguments; the vectorised
 ops do the checking.
 
+Two pieces are shared by every loop here, by the tie policies of :mod:`poolviz.ties` and by the
+exercise checkers' models of typical mistakes (:mod:`poolviz.exercises`):
+
+* :func:`window_positions` walks a window in row-major window order, the order that decides ties;
+* :func:`max_winners` says which elements of a window receive its gradient under a tie rule.
+
 Output size along one axis (PyTorch's rule, also in :mod:`poolviz.geometry`)::
 
     L_out = floor((L + 2p - d*(k-1) - 1 + (s-1 if ceil_mode else 0)) / s) + 1
@@ -17,14 +23,22 @@ import math
 import numpy as np
 
 __all__ = [
-    "avg_pool2d_loop",
+    "TIE_RULES",
     "avg_pool2d_backward_loop",
+    "avg_pool2d_loop",
     "logsumexp_pool2d_loop",
     "lp_pool2d_loop",
-    "max_pool2d_loop",
     "max_pool2d_backward_loop",
+    "max_pool2d_loop",
+    "max_winners",
     "soft_pool2d_loop",
+    "window_members",
+    "window_positions",
 ]
+
+#: Rules for a tied maximum: "first" (PyTorch's max pooling), "split" (equal shares: a subgradient),
+#: "all" (the whole gradient to every tied maximum: wrong), "last" (the mistake of scanning with ``>=``).
+TIE_RULES = ("first", "split", "all", "last")
 
 
 def _pair(v):
@@ -47,13 +61,46 @@ def _args(x, kernel_size, stride, padding, dilation, ceil_mode):
     return k, s, p, d, (_out_len(H, k[0], s[0], p[0], d[0], ceil_mode), _out_len(W, k[1], s[1], p[1], d[1], ceil_mode))
 
 
-def _window(oh, ow, k, s, p, d, H, W):
-    """The real (non-padding) elements of window (oh, ow), in row-major window order."""
-    for jh in range(k[0]):
-        for jw in range(k[1]):
-            r, c = oh * s[0] - p[0] + jh * d[0], ow * s[1] - p[1] + jw * d[1]
-            if 0 <= r < H and 0 <= c < W:
-                yield r, c
+def window_positions(oh, ow, kernel, stride, padding=(0, 0), dilation=(1, 1)):
+    """Every position ``(r, c)`` of window ``(oh, ow)``, padding included, in row-major window order.
+
+    ``kernel``, ``stride``, ``padding``, ``dilation`` are (rows, columns) pairs. A position outside
+    ``0 <= r < H``, ``0 <= c < W`` is padding.
+    """
+    for jh in range(kernel[0]):
+        for jw in range(kernel[1]):
+            yield oh * stride[0] - padding[0] + jh * dilation[0], ow * stride[1] - padding[1] + jw * dilation[1]
+
+
+def window_members(oh, ow, kernel, stride, padding, dilation, H, W):
+    """The real (non-padding) positions of window ``(oh, ow)`` in an (H, W) input, in row-major window order."""
+    return [(r, c) for r, c in window_positions(oh, ow, kernel, stride, padding, dilation) if 0 <= r < H and 0 <= c < W]
+
+
+def max_winners(values, tie_rule="first"):
+    """Which of a window's ``values`` (in row-major window order) receive its gradient, and how it is shared.
+
+    Returns ``(winners, divisor)``: the places in ``values`` that receive the gradient, each ``g / divisor``.
+    The scan is max pooling's forward: a strictly larger value (or a NaN) takes over, so the first maximum
+    is found; then the tie rule (see :data:`TIE_RULES`) decides among the values equal to it:
+    ``"first"`` -> ([first], 1); ``"last"`` -> ([last], 1); ``"split"`` -> (all t of them, t);
+    ``"all"`` -> (all of them, 1). NaN propagates whatever the rule: the last NaN wins, alone, as in
+    PyTorch's CPU kernel.
+    """
+    best, first = None, None
+    for i, v in enumerate(values):
+        if best is None or v > best or v != v:
+            best, first = v, i
+    if best != best or tie_rule == "first":
+        return [first], 1
+    tied = [i for i, v in enumerate(values) if v == best]
+    if tie_rule == "last":
+        return tied[-1:], 1
+    if tie_rule == "split":
+        return tied, len(tied)
+    if tie_rule == "all":
+        return tied, 1
+    raise ValueError(f"tie_rule must be one of {', '.join(map(repr, TIE_RULES))}, got {tie_rule!r}.")
 
 
 def max_pool2d_loop(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
@@ -71,25 +118,35 @@ def max_pool2d_loop(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mod
         plane = x[lead]
         for oh in range(Ho):
             for ow in range(Wo):
-                best, where = None, None
-                for r, c in _window(oh, ow, k, s, p, d, H, W):
-                    v = plane[r, c]
-                    if best is None or v > best or v != v:
-                        best, where = v, r * W + c
-                y[lead + (oh, ow)] = best
-                idx[lead + (oh, ow)] = where
+                members = window_members(oh, ow, k, s, p, d, H, W)
+                (i,), _ = max_winners([plane[rc] for rc in members])
+                r, c = members[i]
+                y[lead + (oh, ow)] = plane[r, c]
+                idx[lead + (oh, ow)] = r * W + c
     return y, idx
 
 
-def max_pool2d_backward_loop(grad_output, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """dL/dx of max pooling by loops: each output's gradient is added to its window's winner."""
+def max_pool2d_backward_loop(grad_output, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                             tie_rule="first"):
+    """dL/dx of max pooling by loops: each output's gradient is added to its window's winner(s).
+
+    ``tie_rule`` (see :func:`max_winners`): "first" is max pooling's own backward (PyTorch's); the others
+    are what the course compares it with.
+    """
     g = np.asarray(grad_output)
-    _, idx = max_pool2d_loop(x, kernel_size, stride, padding, dilation, ceil_mode)
-    W = np.shape(x)[-1]
-    dx = np.zeros(np.shape(x), dtype=g.dtype if g.dtype.kind == "f" else np.float64)
-    for pos in np.ndindex(g.shape):
-        r, c = divmod(int(idx[pos]), W)
-        dx[pos[:-2] + (r, c)] += g[pos]
+    g = g if g.dtype.kind == "f" else g.astype(np.float64)
+    x = np.asarray(x)
+    k, s, p, d, (Ho, Wo) = _args(x, kernel_size, stride, padding, dilation, ceil_mode)
+    H, W = x.shape[-2:]
+    dx = np.zeros(x.shape, dtype=g.dtype)
+    for lead in np.ndindex(x.shape[:-2]):
+        plane = x[lead]
+        for oh in range(Ho):
+            for ow in range(Wo):
+                members = window_members(oh, ow, k, s, p, d, H, W)
+                winners, divisor = max_winners([plane[rc] for rc in members], tie_rule)
+                for i in winners:
+                    dx[lead + members[i]] += g[lead + (oh, ow)] / divisor
     return dx
 
 
@@ -115,7 +172,7 @@ def avg_pool2d_loop(x, kernel_size, stride=None, padding=0, ceil_mode=False, cou
         for oh in range(Ho):
             for ow in range(Wo):
                 total = x.dtype.type(0)
-                for r, c in _window(oh, ow, k, s, p, d, H, W):
+                for r, c in window_members(oh, ow, k, s, p, d, H, W):
                     total += x[lead + (r, c)]
                 div = _avg_divisor(oh, ow, k, s, p, H, W, ceil_mode, count_include_pad, divisor_override)
                 y[lead + (oh, ow)] = total / x.dtype.type(div)
@@ -134,7 +191,7 @@ def avg_pool2d_backward_loop(grad_output, x, kernel_size, stride=None, padding=0
         lead, (oh, ow) = pos[:-2], pos[-2:]
         div = _avg_divisor(oh, ow, k, s, p, H, W, ceil_mode, count_include_pad, divisor_override)
         share = g[pos] / g.dtype.type(div)
-        for r, c in _window(oh, ow, k, s, p, d, H, W):
+        for r, c in window_members(oh, ow, k, s, p, d, H, W):
             dx[lead + (r, c)] += share
     return dx
 
@@ -147,7 +204,7 @@ def _map_windows(x, kernel_size, stride, ceil_mode, reduce):
     for lead in np.ndindex(x.shape[:-2]):
         for oh in range(Ho):
             for ow in range(Wo):
-                values = [float(x[lead + rc]) for rc in _window(oh, ow, k, s, p, d, H, W)]
+                values = [float(x[lead + rc]) for rc in window_members(oh, ow, k, s, p, d, H, W)]
                 y[lead + (oh, ow)] = reduce(values, k)
     return y
 

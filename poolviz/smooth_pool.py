@@ -244,9 +244,26 @@ def stochastic_pool2d(x, kernel_size, stride=None, rng=None):
     rounded = ~chosen & (total > 0)  # target rounded up to the total: the last positive element is the one
     codes[rounded] = last_positive[rounded]
     indices = codes_to_indices(codes, geom)
-    values = np.take_along_axis(x.reshape(x.shape[:-2] + (x.shape[-2] * x.shape[-1],)),
-                                indices.reshape(x.shape[:-2] + (indices.shape[-2] * indices.shape[-1],)), axis=-1)
-    return values.reshape(total.shape), indices
+    return _values_at(x, indices), indices
+
+
+def _values_at(x: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """The elements of ``x`` (..., H, W) at the flat per-plane ``indices`` (..., H_out, W_out)."""
+    flat = x.reshape(x.shape[:-2] + (x.shape[-2] * x.shape[-1],))
+    flat_indices = indices.reshape(indices.shape[:-2] + (indices.shape[-2] * indices.shape[-1],))
+    return np.take_along_axis(flat, flat_indices, axis=-1).reshape(indices.shape)
+
+
+def stochastic_pool2d_at(x, indices, kernel_size, stride=None):
+    """Stochastic pooling with a sample already drawn: the elements of ``x`` at ``indices``.
+
+    For replaying a sample (the explorer's player, :func:`poolviz.routing.contributions`). ``indices``
+    (..., H_out, W_out) must each lie inside their own window, as :func:`stochastic_pool2d` returns them.
+    """
+    x = check_array(x)
+    geom = pool_geometry(x.shape[-2:], kernel_size, stride, 0, 1, False)
+    codes = indices_to_codes(indices, geom, x.shape[:-2])  # checked before gathering: no raw IndexError
+    return _values_at(x, codes_to_indices(codes, geom))
 
 
 def stochastic_pool2d_backward(grad_output, x, indices, kernel_size, stride=None):

@@ -43,7 +43,7 @@ from PIL import Image as PILImage
 
 from .data import example_input
 from .geometry import pool_geometry
-from .plots import GRAD_CMAP, INPUT_CMAP, OKABE_ITO, SELECT_COLOR, SIGNED_CMAP
+from .style import GRAD_CMAP, INPUT_CMAP, OKABE_ITO, SELECT_COLOR, SIGNED_CMAP
 from .routing import (OP_LABELS, TIE_POLICIES, contributions, format_value, gradient_sum_check, op_name, op_options,
                       run_pool, sparsity, tie_policy_contributions)
 

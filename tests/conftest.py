@@ -13,3 +13,17 @@ def max_pool_path(name):
     blocking (and gradients are routed block by block as well).
     """
     return paths.use(max_pool=name, block_bytes=1 if name in ("planes", "tiles") else paths.Paths().block_bytes)
+
+
+def valid_lengths(k, s, p, d, ceil_mode, longest=12):
+    """Input lengths up to ``longest`` whose pooling is valid: a non-empty output in which every window holds
+    at least one real element (PyTorch's output-size rule, written out here independently of poolviz)."""
+    valid = []
+    for length in range(1, longest + 1):
+        n = length + 2 * p - d * (k - 1) - 1
+        out = (-(-n // s) if ceil_mode else n // s) + 1
+        if ceil_mode and (out - 1) * s >= length + p:
+            out -= 1
+        if out >= 1 and all(any(0 <= o * s - p + j * d < length for j in range(k)) for o in range(out)):
+            valid.append(length)
+    return valid

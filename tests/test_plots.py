@@ -140,14 +140,17 @@ def test_a_colorbar_is_documented(name):
         assert "colorbar" in function.__doc__, f"{function.__name__} adds a colorbar but does not say so"
 
 
-def test_all_lists_what_plots_defines_and_what_widgets_uses():
+def test_all_lists_what_plots_defines_and_the_style_lives_in_style():
     import inspect
+
+    from poolviz import style
 
     for name in P.__all__:
         obj = getattr(P, name)
-        if inspect.isfunction(obj):
-            assert obj.__module__ == P.__name__, f"{name} is defined in {obj.__module__}, not in plots"
-    assert {"OKABE_ITO", "SELECT_COLOR"} <= set(P.__all__)  # poolviz.widgets draws with them
+        assert inspect.isfunction(obj) and obj.__module__ == P.__name__, f"{name} is not a plot function of plots"
+    # one style for every picture: colours and scales are style's; the old names still import from plots
+    assert {"OKABE_ITO", "SELECT_COLOR", "grad_norm", "format_value", "value_norm"} <= set(style.__all__)
+    assert P.grad_norm is style.grad_norm and P.INPUT_CMAP == style.INPUT_CMAP
     assert "tie_policy_gradients" not in P.__all__ and "format_value" not in P.__all__
 
 
@@ -156,3 +159,33 @@ def test_window_outlines_are_one_per_window():
     rects = P._window_rects(geom)
     assert len(rects) == 16 and all(len(r) == 5 for r in rects)
     assert {r[-1] for r in rects} == {0, 1, 2, 3}  # four alternating colours, so overlaps stay visible
+
+
+def test_stochastic_route_counts_come_from_the_drawn_sample():
+    rng = np.random.default_rng(0)  # a Generator moves on with every sample: two draws would differ
+    ax = P.plot_route_counts("stochastic", example_input("relu", (8, 8)) + 0.5, 2, 1, rng=rng)
+    dx = ax.images[0].get_array().filled(0)
+    boxed = {(round(p.get_y() + 0.45), round(p.get_x() + 0.45)) for p in ax.patches}  # inputs reached 2+ times
+    tags = {(round(t.get_position()[1] + 0.42), round(t.get_position()[0] - 0.42)): t.get_text()
+            for t in ax.texts if t.get_text().startswith("x")}
+    assert boxed and boxed == set(tags)
+    # a tagged input received the gradient of that many windows (each sends 1): the heatmap's own number
+    assert all(dx[r, c] == int(text[1:]) for (r, c), text in tags.items())
+    assert {(int(r), int(c)) for r, c in np.argwhere(dx >= 2)} == boxed
+
+
+@pytest.mark.parametrize("special", [np.nan, np.inf, -np.inf])
+def test_nan_and_infinities_keep_the_colour_scales_finite(special):
+    x = np.arange(16.0).reshape(4, 4)
+    x[1, 2] = special
+    ax = P.plot_windows(x, 2, padding=1, selected=(1, 1))
+    norms = [im.norm for im in ax.images]
+    assert all(np.isfinite([n.vmin, n.vmax]).all() for n in norms)
+    assert (norms[0].vmin, norms[0].vmax) == (0.0, 15.0)  # the finite values' range
+    assert {t.get_text() for t in ax.texts} >= {format(v) for v in ("0", "15", P.format_value(special))}
+    dx = np.zeros((4, 4))
+    dx[0, 0], dx[3, 3] = 1.0, special
+    ax = P.plot_routed_gradient(dx)
+    assert np.isfinite([ax.images[0].norm.vmin, ax.images[0].norm.vmax]).all() and ax.images[0].norm.vmax == 1.0
+    P.plot_window_steps([[1.0, special], [3.0, 2.0]])
+    _render(ax.figure)

@@ -6,6 +6,7 @@ pytest.importorskip("ipywidgets")
 pytest.importorskip("matplotlib")
 
 import ipywidgets  # noqa: E402
+import matplotlib.colors  # noqa: E402
 
 import poolviz as pv  # noqa: E402
 from poolviz.data import example_input  # noqa: E402
@@ -410,8 +411,8 @@ def test_labels_keep_clear_of_the_outline_band():
 
     x = np.array([[-0.13, -2.33], [1.3, 0.0]])
     cell = 25  # an 8x8 explorer's cell
-    pic = _compose_heatmap(x, "cividis", pv.plots.mcolors.Normalize(-3, 2), cell)
-    plain = _compose_heatmap(x, "cividis", pv.plots.mcolors.Normalize(-3, 2), cell, labels=False)
+    pic = _compose_heatmap(x, "cividis", matplotlib.colors.Normalize(-3, 2), cell)
+    plain = _compose_heatmap(x, "cividis", matplotlib.colors.Normalize(-3, 2), cell, labels=False)
     ink = np.nonzero((pic != plain).any(axis=2))
     cols = ink[1] % cell
     assert ink[0].size  # the labels are printed
