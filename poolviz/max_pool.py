@@ -95,11 +95,9 @@ def max_pool_switches(x: np.ndarray, geom: PoolGeometry, indices: bool = True) -
 def _route(g: np.ndarray, indices: np.ndarray, geom: PoolGeometry) -> np.ndarray:
     """Each window's gradient ``g`` added to its switch: the backward, (..., H, W)."""
     setting = paths.current()
-    H, W = geom.in_shape
-    planes_per_block = max(1, setting.block_bytes // (H * W * g.dtype.itemsize))
-    if setting.max_pool != "offsets" and math.prod(g.shape[:-2]) > planes_per_block:
-        return _fast.route_in_blocks(g, indices, geom.in_shape, setting.block_bytes)
-    return route_indices(g, indices, geom.in_shape)
+    if setting.max_pool == "offsets":
+        return route_indices(g, indices, geom.in_shape)
+    return _fast.route(g, indices, geom.in_shape, setting.block_bytes)
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):

@@ -43,10 +43,12 @@ def test_auto_follows_the_table():
 
 @pytest.mark.parametrize("setting, fast", [("offsets", False), ("auto", True)])
 def test_the_setting_decides_whether_the_fast_paths_run(monkeypatch, setting, fast):
+    from poolviz._fast import max_route
+
     calls = []
-    for name in ("max_by_planes", "dense_window_sum", "route_in_blocks"):
-        original = getattr(_fast, name)
-        monkeypatch.setattr(_fast, name, lambda *a, _f=original, _n=name, **k: calls.append(_n) or _f(*a, **k))
+    for module, name in [(_fast, "max_by_planes"), (_fast, "dense_window_sum"), (max_route, "route_in_blocks")]:
+        original = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _f=original, _n=name, **k: calls.append(_n) or _f(*a, **k))
     x = np.random.default_rng(0).standard_normal((4, 128, 32, 32)).astype(np.float32)  # 512 planes: 2 blocks
     with paths.use(max_pool=setting, avg_pool=setting):
         y = pv.max_pool2d(x, 2)

@@ -9,7 +9,7 @@ memory. Which path runs when, and the one setting that chooses, are in :mod:`poo
 * :mod:`.max_planes`: larger inputs, in blocks of planes, two stages over stride-phase planes;
   :mod:`.max_tiles` for windows that tile the input; :mod:`.first_max`, the running first maximum
   both use;
-* :mod:`.route`: max pooling's backward, block by block;
+* :mod:`.max_route`: max pooling's backward, block by block;
 * :mod:`.dense`: average pooling's sums and their adjoint, in contiguous passes over row-phase arrays.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ..paths import Paths
 from .dense import dense_layout, dense_spread, dense_window_sum
 from .max_gather import max_by_gather
 from .max_planes import max_by_planes
-from .route import route_in_blocks
+from .max_route import route, route_in_blocks
 
 __all__ = [
     "SMALL",
@@ -29,6 +29,7 @@ __all__ = [
     "max_by_gather",
     "max_by_planes",
     "max_path",
+    "route",
     "route_in_blocks",
 ]
 

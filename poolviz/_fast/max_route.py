@@ -6,8 +6,17 @@ import math
 import numpy as np
 
 from ..checks import check_index_range
+from ..windows import route_indices
 
-__all__ = ["route_in_blocks"]
+__all__ = ["route", "route_in_blocks"]
+
+
+def route(g: np.ndarray, indices: np.ndarray, in_shape, block_bytes: int) -> np.ndarray:
+    """:func:`poolviz.windows.route_indices`, block by block where the gradient spans several blocks."""
+    planes_per_block = max(1, block_bytes // (math.prod(in_shape) * g.dtype.itemsize))
+    if math.prod(g.shape[:-2]) > planes_per_block:
+        return route_in_blocks(g, indices, in_shape, block_bytes)
+    return route_indices(g, indices, in_shape)
 
 
 def route_in_blocks(g: np.ndarray, indices: np.ndarray, in_shape, block_bytes: int) -> np.ndarray:
