@@ -19,6 +19,7 @@ import pytest
 from conftest import MAX_POOL_PATHS, max_pool_path
 
 import poolviz as pv
+from poolviz import paths
 
 GOLDEN = Path(__file__).parent / "golden"
 OPS = ["max_pool2d", "max_pool1d", "avg_pool2d", "avg_pool1d", "lp_pool2d", "lp_pool1d", "max_unpool2d"]
@@ -108,11 +109,13 @@ def test_window_of_padding_only_raises(case):
         getattr(pv, case["op"])(case["arrays"]["x"], **case["kwargs"])
 
 
+@pytest.mark.parametrize("path", ["offsets", "dense-rows", "dense-phases"])
 @pytest.mark.parametrize("case", _params(lambda c: c["op"].startswith("avg_pool")))
-def test_avg_pool(case):
+def test_avg_pool(case, path):
     op, kw, a = case["op"], case["kwargs"], case["arrays"]
-    for actual, expected in ((getattr(pv, op)(a["x"], **kw), a["y"]),
-                             (getattr(pv, op + "_backward")(a["grad_output"], a["x"], **kw), a["grad_x"])):
+    with paths.use(avg_pool=path, block_bytes=1):  # the dense paths one plane per block, whatever the size
+        results = (getattr(pv, op)(a["x"], **kw), getattr(pv, op + "_backward")(a["grad_output"], a["x"], **kw))
+    for actual, expected in zip(results, (a["y"], a["grad_x"])):
         assert_same(actual, expected)
         assert_same_zero_signs(actual, expected)
 
