@@ -174,7 +174,7 @@ def format_value(v) -> str:
     return f"{v:.2f}"
 
 
-def gradient_sum_check(dx, grad_output) -> tuple[str, bool]:
+def gradient_sum_check(dx, grad_output, *, short: bool = False) -> tuple[str, bool]:
     """Compare the gradient's sum with the upstream sum; say whether a max-pooling ``dx`` can be a gradient.
 
     Max pooling hands each window's gradient back whole (first maximum) or in equal shares (split among
@@ -188,6 +188,8 @@ def gradient_sum_check(dx, grad_output) -> tuple[str, bool]:
     ----------
     dx : array_like of shape (..., H, W)
     grad_output : array_like of shape (..., H_out, W_out)
+    short : bool
+        The few words a picture's title has room for: ``"sum 1 = upstream 1"``, ``"sum 4 > upstream 1: wrong"``.
 
     Returns
     -------
@@ -199,6 +201,8 @@ def gradient_sum_check(dx, grad_output) -> tuple[str, bool]:
     """
     a, b = float(np.sum(dx)), float(np.sum(grad_output))
     fa, fb = format_value(a), format_value(b)
-    if np.isclose(a, b):
-        return f"sum of dx = {fa} = upstream {fb}", True
-    return f"sum of dx = {fa} {'>' if a > b else '<'} upstream {fb}: not a gradient", False
+    ok = bool(np.isclose(a, b))
+    relation = "=" if ok else (">" if a > b else "<")
+    if short:
+        return f"sum {fa} {relation} upstream {fb}" + ("" if ok else ": wrong"), ok
+    return f"sum of dx = {fa} {relation} upstream {fb}" + ("" if ok else ": not a gradient"), ok

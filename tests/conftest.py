@@ -1,5 +1,7 @@
 """Shared test helpers."""
-from poolviz import paths
+import numpy as np
+
+from poolviz import avg_pool2d, avg_pool2d_backward, paths
 
 #: max pooling's paths (see poolviz.paths): the readable per-offset one, one gather + argmax for small inputs,
 #: and, for large inputs, per-phase passes over blocks of planes and a columns-first path for windows that tile.
@@ -27,3 +29,13 @@ def valid_lengths(k, s, p, d, ceil_mode, longest=12):
         if out >= 1 and all(any(0 <= o * s - p + j * d < length for j in range(k)) for o in range(out)):
             valid.append(length)
     return valid
+
+
+def sum_pool2d(x, kernel_size, stride=None):
+    """Sum pooling, a toy op for registering into ``poolviz.ops.OPS``: average pooling times the window size."""
+    return avg_pool2d(x, kernel_size, stride) * np.prod(np.broadcast_to(kernel_size, 2))
+
+
+def sum_pool2d_backward(grad_output, x, kernel_size, stride=None):
+    """The backward of :func:`sum_pool2d`: every input of a window receives its whole gradient."""
+    return avg_pool2d_backward(grad_output, x, kernel_size, stride) * np.prod(np.broadcast_to(kernel_size, 2))

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import poolviz as pv
+from conftest import sum_pool2d, sum_pool2d_backward
 from poolviz import ops, routing
 from poolviz.data import example_input
 
@@ -47,22 +48,13 @@ def test_backward_of(forward, backward):
     assert pv.backward_of(forward) is backward
 
 
-def _sum_pool2d(x, kernel_size, stride=None):
-    """Sum pooling, for the test below: average pooling times the window size."""
-    return pv.avg_pool2d(x, kernel_size, stride) * np.prod(np.broadcast_to(kernel_size, 2))
-
-
-def _sum_pool2d_backward(grad_output, x, kernel_size, stride=None):
-    return pv.avg_pool2d_backward(grad_output, x, kernel_size, stride) * np.prod(np.broadcast_to(kernel_size, 2))
-
-
 def test_adding_an_op_is_one_entry(monkeypatch):
-    monkeypatch.setitem(ops.OPS, "sum", ops.PoolOp("sum", "sum pooling", "sum", _sum_pool2d, _sum_pool2d_backward,
+    monkeypatch.setitem(ops.OPS, "sum", ops.PoolOp("sum", "sum pooling", "sum", sum_pool2d, sum_pool2d_backward,
                                                    aliases=("total",)))
     run = routing.run_pool("total", XP, 2)
     np.testing.assert_array_equal(run.dx, np.ones_like(XP))  # every input in one window: the gradient 1
-    assert routing.op_name(_sum_pool2d) == "sum" and routing.op_options("sum") == {}
+    assert routing.op_name(sum_pool2d) == "sum" and routing.op_options("sum") == {}
     np.testing.assert_array_equal(routing.route_counts("sum", XP, 2, 1)[1:-1, 1:-1], 4)
-    assert pv.gradcheck(functools.partial(_sum_pool2d, kernel_size=2), XP).passed  # its backward, found
+    assert pv.gradcheck(functools.partial(sum_pool2d, kernel_size=2), XP).passed  # its backward, found
     with pytest.raises(ValueError, match="sum pooling has no padding option"):
         routing.run_pool("sum", XP, 2, padding=1)

@@ -133,6 +133,9 @@ def test_gradient_sum_check_both_directions():
     # every tie given the full gradient: with a negative upstream the sum falls short
     dx = R.tie_policy_gradients(np.zeros((2, 2)), 2, policy="all", grad_output=[[-1.0]])
     assert R.gradient_sum_check(dx, [[-1.0]]) == ("sum of dx = -4 < upstream -1: not a gradient", False)
+    # the short form, for a picture's title
+    assert R.gradient_sum_check(dx, [[-1.0]], short=True) == ("sum -4 < upstream -1: wrong", False)
+    assert R.gradient_sum_check(np.full((2, 2), 0.25), [[1.0]], short=True) == ("sum 1 = upstream 1", True)
 
 
 @pytest.mark.parametrize("indices, error, match", [

@@ -9,6 +9,7 @@ import ipywidgets  # noqa: E402
 import matplotlib.colors  # noqa: E402
 
 import poolviz as pv  # noqa: E402
+from conftest import sum_pool2d, sum_pool2d_backward  # noqa: E402
 from poolviz.data import example_input  # noqa: E402
 from poolviz.plots import format_value  # noqa: E402
 from poolviz.routing import tie_policy_gradients  # noqa: E402
@@ -29,7 +30,8 @@ def test_explore_defaults_show_a_picture_and_the_max_pool_state():
     np.testing.assert_array_equal(ex.x, x)
     np.testing.assert_array_equal(ex.output, pv.max_pool2d(x, 2))
     np.testing.assert_array_equal(ex.dx, pv.max_pool2d_backward(np.ones((3, 3)), x, 2))
-    assert ex.grad is ex.dx
+    assert not hasattr(ex, "grad")  # one name, one meaning: dx is the gradient, grad_kind the upstream preset
+    assert ex.grad_kind.value == "ones"
     np.testing.assert_array_equal(ex.dx_shown, ex.dx)
     assert ex.sparsity == pytest.approx(9 / 36)
     assert "9 of 36" in ex.info.value
@@ -115,7 +117,7 @@ def test_selection_is_clamped_when_the_output_shrinks():
 
 @pytest.mark.parametrize("op", ["max", "avg", "lse"])
 def test_player_accumulates_one_output_cell_at_a_time(op):
-    ex = explore(op=op, kernel_size=3, stride=1, input_kind="ties", size=5, grad="random")
+    ex = explore(op=op, kernel_size=3, stride=1, input_kind="ties", size=5, grad_kind="random")
     n = ex.step.max
     assert n == 9 and ex.step.value == n and ex.play.max == n
     x, g = ex.x, ex.grad_output
@@ -186,7 +188,7 @@ def test_tie_policy_text_for_one_tied_window():
 
 
 def test_tie_policy_player_accumulates_the_shares():
-    ex = explore(op="max", kernel_size=2, stride=1, input_kind="ties", size=5, grad="random", tie_policy="split")
+    ex = explore(op="max", kernel_size=2, stride=1, input_kind="ties", size=5, grad_kind="random", tie_policy="split")
     x, g = ex.x, ex.grad_output
     before = ex.png
     for step in (0, 3, 10):
@@ -345,11 +347,11 @@ def test_nan_input_first_rule_works_and_other_tie_rules_say_why_not():
 
 
 def test_nan_input_keeps_the_colour_scale_of_the_other_values():
-    from poolviz.widgets import _value_norm
+    from poolviz.style import value_norm
 
     x = np.arange(16.0).reshape(4, 4)
     x[1, 1] = np.nan
-    norm = _value_norm(x)
+    norm = value_norm(x)
     assert (norm.vmin, norm.vmax) == (0.0, 15.0)
     assert explore(x, kernel_size=2).message == ""
 
@@ -362,7 +364,7 @@ def test_static_explorer_sweeps_every_output_row_or_column(vary, size):
 
 def test_tie_policy_contributions_are_computed_once_per_update(monkeypatch):
     from poolviz import routing
-    from poolviz import widgets as W
+    from poolviz.widgets import scene as W
 
     calls = []
 
@@ -371,7 +373,7 @@ def test_tie_policy_contributions_are_computed_once_per_update(monkeypatch):
         return routing.tie_policy_contributions(*args, **kwargs)
 
     monkeypatch.setattr(W, "tie_policy_contributions", counting)
-    ex = explore(op="max", kernel_size=2, stride=1, input_kind="ties", size=5, grad="random")
+    ex = explore(op="max", kernel_size=2, stride=1, input_kind="ties", size=5, grad_kind="random")
     ex.tie_policy.value = "split"
     assert len(calls) == 1
     np.testing.assert_allclose(ex.dx, tie_policy_gradients(ex.x, 2, 1, "split", ex.grad_output), atol=1e-12)
@@ -407,7 +409,8 @@ def test_tied_maxima_are_all_marked_under_the_split_rule():
 
 
 def test_labels_keep_clear_of_the_outline_band():
-    from poolviz.widgets import _BORDER_BAND, _compose_heatmap
+    from poolviz.widgets.raster import BORDER_BAND as _BORDER_BAND
+    from poolviz.widgets.raster import compose_heatmap as _compose_heatmap
 
     x = np.array([[-0.13, -2.33], [1.3, 0.0]])
     cell = 25  # an 8x8 explorer's cell
@@ -460,3 +463,238 @@ def test_static_explorer_slider_has_a_human_label(vary, label):
     box = static_explorer(vary, op="lse" if vary == "beta" else "lp" if vary == "norm_type" else "max",
                           kernel_size=2, size=4, input_kind="relu")
     assert box.slider.description == label
+
+
+# --- one registry: the explorer's menus, sliders, sweeps and markers come from poolviz.ops ------------------
+
+def _gain_pool2d(x, kernel_size, stride=None, gain=2.0):
+    """Average pooling times ``gain``: a toy op with a slider option."""
+    return pv.avg_pool2d(x, kernel_size, stride) * gain
+
+
+def _gain_pool2d_backward(grad_output, x, kernel_size, stride=None, gain=2.0):
+    return pv.avg_pool2d_backward(grad_output, x, kernel_size, stride) * gain
+
+
+def _min_pool2d(x, kernel_size, stride=None):
+    """Min pooling: max pooling of -x, negated; each window routes to one input (its first minimum)."""
+    return -pv.max_pool2d(-np.asarray(x), kernel_size, stride)
+
+
+def _min_pool2d_backward(grad_output, x, kernel_size, stride=None):
+    return pv.max_pool2d_backward(grad_output, -np.asarray(x), kernel_size, stride)
+
+
+def test_op_menu_sliders_and_sweeps_come_from_the_registry():
+    from poolviz import ops
+
+    ex = explore()
+    assert list(ex.op.options) == [(spec.menu, name) for name, spec in ops.OPS.items()]
+    lse, lp = ops.OPS["lse"].options["beta"], ops.OPS["lp"].options["norm_type"]
+    low, high, step, log = lse.slider
+    assert isinstance(ex.beta, ipywidgets.FloatLogSlider) and log
+    assert (10 ** ex.beta.min, 10 ** ex.beta.max, ex.beta.step) == pytest.approx((low, high, step))
+    assert ex.beta.description == lse.label and ex.beta.value == lse.default
+    assert isinstance(ex.norm_type, ipywidgets.FloatSlider) and not lp.slider[3]
+    assert (ex.norm_type.min, ex.norm_type.max, ex.norm_type.step) == lp.slider[:3]
+    assert ex.norm_type.description == "p" == lp.label and ex.norm_type.value == lp.default
+    assert static_explorer("beta", op="lse", kernel_size=2, size=4).labels == [format_value(v) for v in lse.sweep]
+    assert static_explorer("op", kernel_size=2, input_kind="relu", size=4).labels == list(ops.OPS)
+
+
+def test_a_toy_op_registered_in_ops_appears_in_the_explorer(monkeypatch):
+    from poolviz import ops
+
+    monkeypatch.setitem(ops.OPS, "sum", ops.PoolOp("sum", "sum pooling", "sum", sum_pool2d, sum_pool2d_backward))
+    ex = explore(kernel_size=2, stride=1, input_kind="relu", size=5)
+    assert ("sum", "sum") in ex.op.options
+    ex.op.value = "sum"
+    assert ex.message == ""
+    y = sum_pool2d(ex.x, 2, 1)
+    np.testing.assert_array_equal(ex.output, y)
+    np.testing.assert_array_equal(ex.dx, sum_pool2d_backward(np.ones(y.shape), ex.x, 2, 1))
+    assert ex.padding.disabled and ex.dilation.disabled and ex.ceil_mode.disabled and ex.beta.disabled
+    assert ex.tie_policy.disabled and ex.resample.disabled
+    assert ex.winners.shape == (0, 2) and "sum pooling" in ex.info.value
+    assert ex.sum_text == f"sum of dx = {format_value(ex.dx.sum())}, sum of upstream gradient = 16"
+    ex.step.value = 3  # the player walks the toy op's windows too
+    np.testing.assert_array_equal(ex.dx_shown, sum_pool2d_backward(
+        np.where((np.arange(16) < 3).reshape(4, 4), 1.0, 0.0), ex.x, 2, 1))
+    assert explore(op="sum", kernel_size=2).message == ""
+    assert "sum" in static_explorer("op", kernel_size=2, input_kind="relu", size=4).labels
+
+
+def test_a_toy_op_with_a_slider_option_gets_a_slider(monkeypatch):
+    import dataclasses
+
+    from poolviz import ops
+
+    gain = ops.Option(2.0, "gain g", slider=(0.5, 8.0, 0.5, False), sweep=(1.0, 4.0))
+    monkeypatch.setitem(ops.OPS, "gain", ops.PoolOp("gain", "gain pooling", "gain", _gain_pool2d,
+                                                    _gain_pool2d_backward, {"gain": gain}))
+    ex = explore(op="gain", kernel_size=2, gain=4.0)
+    assert isinstance(ex.gain, ipywidgets.FloatSlider) and ex.gain.description == "gain g"
+    assert (ex.gain.min, ex.gain.max, ex.gain.step, ex.gain.value) == (0.5, 8.0, 0.5, 4.0)
+    assert not ex.gain.disabled and ex.beta.disabled and ex.message == ""
+    np.testing.assert_array_equal(ex.dx, _gain_pool2d_backward(np.ones((3, 3)), ex.x, 2, gain=4.0))
+    ex.gain.value = 1.5
+    np.testing.assert_array_equal(ex.dx, _gain_pool2d_backward(np.ones((3, 3)), ex.x, 2, gain=1.5))
+    ex.op.value = "max"
+    assert ex.gain.disabled and ex.message == ""
+    box = static_explorer("gain", op="gain", kernel_size=2, size=4)
+    assert box.labels == ["1", "4"] and box.slider.description == "gain g"
+    x = example_input("random", (4, 4))
+    np.testing.assert_array_equal(box.dx_shown[1], _gain_pool2d_backward(np.ones((2, 2)), x, 2, gain=4.0))
+    monkeypatch.setitem(ops.OPS, "gain", dataclasses.replace(ops.OPS["gain"], options={"gain": dataclasses.replace(
+        gain, sweep=())}))
+    with pytest.raises(ValueError, match="gain has no default sweep: pass values="):
+        static_explorer("gain", op="gain", kernel_size=2, size=4)
+    assert static_explorer("gain", [3.0], op="gain", kernel_size=2, size=4).labels == ["3"]
+
+
+@pytest.mark.parametrize("routes_to_one", [True, False])
+def test_winner_markers_and_the_sum_check_follow_routes_to_one(monkeypatch, routes_to_one):
+    from poolviz import ops
+
+    monkeypatch.setitem(ops.OPS, "min", ops.PoolOp("min", "min pooling", "min", _min_pool2d, _min_pool2d_backward,
+                                                   routes_to_one=routes_to_one))
+    x = np.array([[4.0, 1.0, 5.0, 5.0], [3.0, 2.0, 6.0, 5.0], [1.0, 9.0, 9.0, 9.0], [8.0, 1.0, 9.0, 9.0]])
+    ex = explore(x, op="min", kernel_size=2, stride=1, selected=(0, 0))
+    assert ex.message == ""
+    np.testing.assert_array_equal(ex.dx, _min_pool2d_backward(np.ones((3, 3)), x, 2, 1))
+    if routes_to_one:
+        np.testing.assert_array_equal(ex.winners, [[0, 1]])  # window (0, 0)'s minimum
+        assert ex.sum_text == "sum of dx = 9 = upstream 9" and ex._renderer.targets_in.get_visible()
+        assert ex._renderer.multi.get_xdata().size > 0  # x[0, 1] and x[2, 0] are minima of two windows: boxed
+    else:
+        assert ex.winners.shape == (0, 2) and not ex._renderer.targets_in.get_visible()
+        assert ex.sum_text == "sum of dx = 9, sum of upstream gradient = 9"
+        assert ex._renderer.multi.get_xdata().size == 0
+
+
+@pytest.mark.parametrize("breaks_ties", [True, False])
+def test_the_tie_rule_control_follows_breaks_ties(monkeypatch, breaks_ties):
+    import dataclasses
+
+    from poolviz import ops
+
+    spec = dataclasses.replace(ops.OPS["max"], name="mymax", menu="my max", aliases=(), breaks_ties=breaks_ties)
+    monkeypatch.setitem(ops.OPS, "mymax", spec)
+    ex = explore(np.array([[1.0, 1.0], [1.0, 1.0]]), op="mymax", kernel_size=2, tie_policy="split")
+    assert ex.tie_policy.disabled is not breaks_ties
+    np.testing.assert_array_equal(ex.dx, np.full((2, 2), 0.25) if breaks_ties else [[1, 0], [0, 0]])
+    assert ("tie rule" in ex.info.value) is breaks_ties
+
+
+# --- the one style: the gradient's colour scale ------------------------------------------------------------
+
+def test_gradient_scale_is_fixed_and_never_below_the_largest_upstream_gradient():
+    ex = explore(op="avg", kernel_size=2, size=4)
+    np.testing.assert_array_equal(ex.dx, np.full((4, 4), 0.25))  # each input: 1/k^2 of the upstream 1
+    titles = ex._renderer.panels[2]._title_lines
+    assert titles[1] == "from all outputs, scale 0..1"  # not 0..0.25: 1/k^2 must look small
+    ex.step.value = 1  # while stepping, the scale stays that of the whole backward
+    assert ex._renderer.panels[2]._title_lines[1] == "after 1 of 4 outputs, scale 0..1"
+    ex.step.value = ex.step.max
+    ex.op.value = "max"
+    assert ex._renderer.panels[2]._title_lines[1] == "from all outputs, scale 0..1"
+    ex.grad_kind.value = "random"  # signed: the scale is symmetric, up to the largest |gradient|
+    top = max(np.abs(ex.grad_output).max(), np.abs(ex.dx).max())
+    assert ex._renderer.panels[2]._title_lines[1] == f"from all outputs, scale 0..{format_value(top)}"
+
+
+# --- never change what the user asked for in silence ---------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs, control, expected", [
+    ({"kernel_size": 8, "size": 10}, "kernel_size", lambda x: pv.max_pool2d_backward(np.ones((1, 1)), x, 8)),
+    ({"op": "lse", "beta": 1000}, "beta",
+     lambda x: pv.logsumexp_pool2d_backward(np.ones((3, 3)), x, 2, beta=1000.0)),
+    ({"op": "lse", "beta": 0.01}, "beta", lambda x: pv.logsumexp_pool2d_backward(np.ones((3, 3)), x, 2, beta=0.01)),
+    ({"size": 20}, "size", lambda x: pv.max_pool2d_backward(np.ones((10, 10)), x, 2)),
+    ({"op": "lp", "norm_type": 0.5}, "norm_type", lambda x: pv.lp_pool2d_backward(np.ones((3, 3)), x, 0.5, 2)),
+    ({"op": "lp", "norm_type": 12.0}, "norm_type", lambda x: pv.lp_pool2d_backward(np.ones((3, 3)), x, 12.0, 2)),
+    ({"kernel_size": 8, "padding": 4, "size": 4}, "padding",
+     lambda x: pv.max_pool2d_backward(np.ones((1, 1)), x, 8, padding=4)),
+    ({"kernel_size": 2, "dilation": 4, "size": 10}, "dilation",
+     lambda x: pv.max_pool2d_backward(np.ones((3, 3)), x, 2, dilation=4)),
+    ({"kernel_size": 2, "stride": 12, "size": 14}, "stride", lambda x: pv.max_pool2d_backward(np.ones((2, 2)), x, 2, 12)),
+])
+def test_explore_honours_values_outside_its_controls_ranges(kwargs, control, expected):
+    ex = explore(input_kind="relu", **kwargs)
+    assert getattr(ex, control).value == kwargs[control]  # not clamped to the slider's usual range
+    assert ex.message == ""
+    np.testing.assert_allclose(ex.dx, expected(ex.x), rtol=1e-12, atol=0)
+    box = static_explorer("step", input_kind="relu", **kwargs)  # the same arguments, the same numbers
+    np.testing.assert_array_equal(box.dx_shown[-1], ex.dx)
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    ({"kernel_size": 0}, "kernel_size must be positive"),
+    ({"dilation": 0}, "dilation"),
+    ({"padding": 5, "kernel_size": 2}, "padding"),
+    ({"stride": -1}, "stride must be positive"),
+    ({"op": "lp", "norm_type": -1.0}, "norm_type must be positive"),
+    ({"size": 0}, "shape must be positive"),
+])
+def test_explore_shows_the_ops_own_message_for_a_value_it_refuses(kwargs, expected):
+    ex = explore(**kwargs)
+    name = next(n for n in kwargs if n not in ("op", "kernel_size")) if len(kwargs) > 1 else next(iter(kwargs))
+    assert getattr(ex, name).value == kwargs[name]  # shown as asked, not moved into the range
+    assert expected in ex.message and "Not drawn" in ex.error.value
+    with pytest.raises(ValueError, match=expected.split()[0]):
+        static_explorer("step", **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    ({"kernel_size": (2, 3)}, TypeError, r"kernel_size=\(2, 3\).*one integer.*poolviz.max_pool2d"),
+    ({"kernel_size": 2.5}, TypeError, "kernel_size=2.5"),
+    ({"kernel_size": "3"}, TypeError, "kernel_size='3'"),
+    ({"stride": (1, 2)}, TypeError, r"stride=\(1, 2\)"),
+    ({"stride": 0}, ValueError, "stride=None"),
+    ({"padding": True}, TypeError, "padding=True"),
+    ({"op": "lse", "beta": 0}, ValueError, "beta=0.*log scale.*beta > 0"),
+    ({"op": "lse", "beta": -2.0}, ValueError, "beta=-2.*beta > 0"),
+    ({"op": "lse", "beta": "big"}, TypeError, "beta='big'"),
+    ({"op": "lse", "beta": float("inf")}, ValueError, "beta=inf.*finite"),
+    ({"size": 40}, ValueError, "size=40.*at most 32"),
+    ({"ceil_mode": 1}, TypeError, "ceil_mode=1.*True or False"),
+    ({"grad_kind": "zeros"}, ValueError, "grad_kind must be one of 'ones', 'random', 'onehot'"),
+    ({"input_kind": "noise"}, ValueError, "input_kind must be one of"),
+    ({"x": np.ones((4, 4)), "input_kind": "relu"}, ValueError, "input_kind='relu' with your own x"),
+    ({"selected": (9, 9)}, ValueError, r"selected=\(9, 9\) is outside the output, of shape \(3, 3\)"),
+    ({"selected": (-1, 0)}, ValueError, "row=-1"),
+    ({"selected": 3}, TypeError, r"\(row, col\)"),
+    ({"tie_policy": "random"}, ValueError, "tie_policy must be one of"),
+    ({"paddin": 1}, TypeError, "unexpected keyword argument 'paddin'"),
+])
+def test_explore_refuses_in_words_a_value_no_control_can_hold(kwargs, error, words):
+    from ipywidgets.widgets.widget import _instances
+
+    before = len(_instances)
+    with pytest.raises(error, match=words):
+        explore(**kwargs)
+    assert len(_instances) == before  # refused before any widget was made
+    with pytest.raises(error, match=words):
+        static_explorer("step", **kwargs)
+
+
+def test_static_explorer_checks_the_values_it_sweeps():
+    with pytest.raises(TypeError, match=r"kernel_size=\(2, 2\)"):
+        static_explorer("kernel_size", [2, (2, 2)])
+    box = static_explorer("beta", [1000.0], op="lse", kernel_size=2, size=4)
+    ex = explore(op="lse", kernel_size=2, size=4, beta=1000.0)
+    np.testing.assert_array_equal(box.dx_shown[0], ex.dx)
+
+
+# --- one name, one meaning: grad_kind is the upstream-gradient preset ----------------------------------------
+
+def test_grad_is_gone_and_grad_kind_is_the_upstream_preset():
+    with pytest.raises(TypeError, match=r"grad_kind=.*'ones', 'random', 'onehot'"):
+        explore(grad="random")
+    with pytest.raises(TypeError, match=r"grad_kind="):
+        static_explorer("step", grad="random")
+    ex = explore(grad_kind="random", kernel_size=2)
+    assert ex.grad_kind.value == "random" and (ex.grad_output != 1).any()
+    assert not hasattr(ex, "grad")
+    box = static_explorer("grad_kind", kernel_size=2, size=4)
+    assert box.labels == ["ones", "random", "onehot"] and box.slider.description == "upstream grad"

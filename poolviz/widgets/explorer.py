@@ -1,0 +1,337 @@
+"""The live explorer: :class:`PoolExplorer`'s controls wired to a :class:`~poolviz.widgets.scene.Scene`.
+
+The controls are built from the checked parameters (:mod:`poolviz.widgets.params`) and the op registry: the
+op menu lists :data:`poolviz.ops.OPS`, every op option with a ``slider`` gets a slider, and a control is
+enabled exactly when the chosen op has that option. A value outside a control's usual range widens the range:
+the control shows what was asked for, and the op says in the widget if it refuses it.
+"""
+from __future__ import annotations
+
+import base64
+import math
+
+import ipywidgets as widgets
+import numpy as np
+
+from ..ops import OPS, get_op
+from ..routing import sparsity
+from .params import GRADS, INPUTS, RANGES, STRIDES, TIES, defaults, label, params, slider_options
+from .scene import Scene, check_selected
+
+__all__ = ["PoolExplorer", "explore", "image_layout"]
+
+_GEOMETRY = ("padding", "dilation", "ceil_mode", "count_include_pad")  # shared by the ops that have them
+
+
+def _int_slider(name, value, **kw) -> widgets.IntSlider:
+    """An IntSlider over ``RANGES[name]``, widened to hold ``value``."""
+    low, high = RANGES[name]
+    return widgets.IntSlider(value=value, min=min(low, value), max=max(high, value), continuous_update=False, **kw)
+
+
+def _option_slider(name, option, value, style) -> widgets.Widget:
+    """The slider of an op option, from its ``Option.slider`` ``(low, high, step, log)``, widened to hold ``value``.
+
+    On a log scale ``step`` is in powers of ten, as ``FloatLogSlider`` counts.
+    """
+    low, high, step, log = option.slider
+    kw = dict(description=label(name), continuous_update=False, style=style)
+    if not log:
+        return widgets.FloatSlider(value=value, min=min(low, value), max=max(high, value), step=step, **kw)
+    lo, hi = math.log10(low), math.log10(high)
+    if value < low:  # whole steps, rounded to a clean exponent, then checked: log10 rounds
+        lo -= round(math.ceil((lo - math.log10(value)) / step) * step, 9)
+    if value > high:
+        hi += round(math.ceil((math.log10(value) - hi) / step) * step, 9)
+    while 10 ** lo > value:
+        lo -= step
+    while 10 ** hi < value:
+        hi += step
+    return widgets.FloatLogSlider(value=value, base=10, min=lo, max=hi, step=step, readout_format=".2g", **kw)
+
+
+class PoolExplorer(widgets.VBox):
+    """A pooling explorer: controls, a picture, and the state a test can read.
+
+    State (updated after every control change; kept at the last good values when a change is invalid):
+
+    ``x`` (H, W) the input; ``output`` (H_out, W_out) the forward output; ``grad_output`` (H_out, W_out) the
+    upstream gradient (the preset ``grad_kind``); ``dx`` (H, W) the op's backward, what every input receives;
+    ``dx_shown`` (H, W) the gradient accumulated up to the player's step (equals ``dx`` at the last step);
+    ``sparsity`` the fraction of inputs that receive any gradient; ``indices`` the sampled positions (an op
+    that samples); ``winners`` (n, 2) the (row, col) of the inputs marked with a corner triangle as receiving
+    the highlighted output's gradient (ops that route each window to one input; a smooth op reaches its whole
+    window, so none); ``message`` the error text shown in the widget ("" when fine); ``png`` the picture's
+    bytes; ``sum_text`` the gradient's sum against the upstream sum ("sum of dx = 13 > upstream 9: not a
+    gradient" for the wrong tie rule) and ``is_gradient`` (False exactly then).
+
+    Max pooling's tie rule (control ``tie_policy``, enabled for an op whose ``breaks_ties``): ``"first"`` is
+    the op itself (PyTorch, TensorFlow on CPU: the first maximum in row-major window order gets the whole
+    gradient); ``"split"`` shares it equally among the tied maxima (a valid subgradient); ``"all"`` gives every
+    tied maximum the full gradient, which hands back more than came in. For ``"split"`` and ``"all"``, ``dx``
+    is :func:`poolviz.ties.tie_policy_gradients` (computed window by window with
+    :func:`~poolviz.ties.tie_policy_contributions`).
+
+    Controls (ipywidgets; set ``.value`` to drive them): ``op``, one slider per op option that has one
+    (``beta``, ``norm_type``), ``resample`` (button), ``kernel_size``, ``stride`` (0 = same as the kernel),
+    ``padding``, ``dilation``, ``ceil_mode``, ``count_include_pad``, ``input_kind``, ``size``, ``matrix``
+    (text, for ``input_kind="custom"``), ``grad_kind``, ``row`` and ``col`` (the selected output cell),
+    ``tie_policy``, ``play`` and ``step`` (the backward player: step k shows the gradient of the first k output
+    cells, row-major; the last step is the whole backward). Controls an op does not have are disabled.
+    """
+
+    def __init__(self, x=None, op="max", kernel_size=2, stride=None, *, width=660, height=260, **options):
+        p = params(x, op, kernel_size, stride, **options)
+        scene = Scene(width, height)
+        try:  # the first picture; an invalid setting is shown in the widget, below
+            first = dict(scene.compute(p), params=p)
+        except Exception:
+            first = {}
+        if first:
+            check_selected(p, first)  # before any widget exists: nothing to close when it raises
+        self._busy = True
+        self._seed, self._sample, self._custom_x = p["seed"], 0, p["custom_x"]
+        # the controls a picture depends on, fixed now (the registry may gain an op later; this menu will not)
+        self._names = [name for name in defaults() if name not in ("sample", "seed")]
+        style = {"description_width": "initial"}
+        small = widgets.Layout(width="230px")
+        self.op = widgets.Dropdown(options=[(spec.menu, name) for name, spec in OPS.items()], value=p["op"],
+                                   description=label("op"), layout=widgets.Layout(width="190px"))
+        self._sliders = {name: _option_slider(name, option, p[name], style)
+                         for name, option in slider_options().items()}
+        for name, slider in self._sliders.items():
+            setattr(self, name, slider)  # ex.beta, ex.norm_type, ...
+        self.tie_policy = widgets.Dropdown(options=TIES, value=p["tie_policy"], description="ties",
+                                           tooltip="max pooling: who gets the gradient of a tied maximum",
+                                           layout=widgets.Layout(width="260px"))
+        self.resample = widgets.Button(description="resample", tooltip="draw a new stochastic sample",
+                                       layout=widgets.Layout(width="90px"))
+        self.kernel_size = _int_slider("kernel_size", p["kernel_size"], description=label("kernel_size"),
+                                       style=style, layout=small)
+        strides = sorted({*STRIDES, p["stride"]} - {0})  # a stride outside the menu joins it
+        self.stride = widgets.Dropdown(options=[("= kernel", 0)] + [(str(s), s) for s in strides], value=p["stride"],
+                                       description=label("stride"), layout=widgets.Layout(width="180px"))
+        self.padding = _int_slider("padding", p["padding"], description="padding", style=style, layout=small)
+        self.dilation = _int_slider("dilation", p["dilation"], description="dilation", style=style, layout=small)
+        self.ceil_mode = widgets.Checkbox(value=p["ceil_mode"], description="ceil_mode", indent=False,
+                                          layout=widgets.Layout(width="100px"))
+        self.count_include_pad = widgets.Checkbox(value=p["count_include_pad"], description="count_include_pad",
+                                                  indent=False, layout=widgets.Layout(width="150px"))
+        self.input_kind = widgets.Dropdown(options=INPUTS, value=p["input_kind"], description="input",
+                                           layout=widgets.Layout(width="240px"))
+        self.size = _int_slider("size", p["size"], description="size", style=style, layout=small)
+        self.matrix = widgets.Textarea(value=p["matrix"], placeholder="1 2 3\n4 5 6\n7 8 9", description="matrix",
+                                       continuous_update=False, rows=_text_rows(p["matrix"]),
+                                       layout=widgets.Layout(width="260px"))
+        self.grad_kind = widgets.Dropdown(options=GRADS, value=p["grad_kind"], description=label("grad_kind"),
+                                          style=style, layout=widgets.Layout(width="300px"))
+        self.row = widgets.IntSlider(value=p["row"], min=0, max=max(p["row"], 0), description=label("row"),
+                                     style=style, layout=small)
+        self.col = widgets.IntSlider(value=p["col"], min=0, max=max(p["col"], 0), description="col", style=style,
+                                     layout=small)
+        self.play = widgets.Play(value=0, min=0, max=1, step=1, interval=700, description="play backward")
+        self.step = widgets.IntSlider(value=0, min=0, max=1, description=label("step"), style=style)
+        self._links = [widgets.jslink((self.play, "value"), (self.step, "value"))]
+        # a fixed size, so the page does not jump when the picture changes; "contain" keeps the aspect ratio
+        # when a narrow panel shrinks the width (the picture is letterboxed, not squashed)
+        self.image = widgets.Image(format="png", layout=image_layout(width, height))
+        self.info = widgets.HTML()
+        self.error = widgets.HTML(layout=widgets.Layout(min_height="22px"))
+        self._scene = scene
+        self._renderer = scene.renderer
+        self._state = first if first and _same_params(self.params(), p) else {}
+        self.message = ""
+        self.x = self.output = self.grad_output = self.dx = self.dx_shown = self.indices = None
+        self.winners = np.zeros((0, 2), dtype=int)
+        self.sparsity = float("nan")
+        self.sum_text, self.is_gradient = "", True
+        self.png = b""
+        wrap = widgets.Layout(flex_flow="row wrap")  # narrow pages wrap the controls instead of clipping them
+        super().__init__([
+            widgets.HBox([self.op, self.tie_policy, *self._sliders.values(), self.resample], layout=wrap),
+            widgets.HBox([self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                          self.count_include_pad], layout=wrap),
+            widgets.HBox([self.input_kind, self.size, self.grad_kind], layout=wrap),
+            self.matrix,
+            widgets.HBox([self.row, self.col, self.play, self.step], layout=wrap),
+            self.image, self.info, self.error,
+        ])
+        for name in (*self._names, "step"):
+            getattr(self, name).observe(self._on_change, names="value")
+        self.resample.on_click(self._on_resample)
+        self._busy = False
+        self.update(full_step=True)
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The widget, plus its current picture as a PNG for pages that cannot run widgets.
+
+        JupyterLab and Voila show the live widget; GitHub, nbviewer and other static renderers fall back
+        to the ``image/png`` (nbval does not compare images, so stored notebooks stay stable).
+        """
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None and self.png:
+            bundle["image/png"] = base64.b64encode(self.png).decode("ascii")
+        return bundle
+
+    def close(self):
+        """Close the explorer and every widget inside it (controls, layouts, links), so none stays registered."""
+        for link in getattr(self, "_links", ()):  # absent when __init__ raised (an invalid argument)
+            link.close()
+        _close_tree(self)
+
+    def params(self) -> dict:
+        """The current control values as the plain dict the picture is computed from."""
+        p = {name: getattr(self, name).value for name in self._names}
+        return dict(p, sample=self._sample, seed=self._seed, custom_x=self._custom_x)
+
+    def _on_change(self, change):
+        if self._busy:
+            return
+        at_end = change["owner"] is not self.step and self.step.value == self.step.max
+        self.update(full_step=at_end)
+
+    def _on_resample(self, _button=None):
+        self._sample += 1
+        self.update(full_step=self.step.value == self.step.max)
+
+    def _sync_enabled(self):
+        spec = get_op(self.op.value)
+        for name in (*_GEOMETRY, *self._sliders):
+            getattr(self, name).disabled = name not in spec.options
+        self.tie_policy.disabled = not spec.breaks_ties
+        self.resample.disabled = "rng" not in spec.options  # only an op that samples can draw again
+        self.size.disabled = self.input_kind.value == "custom"
+        self.matrix.layout.display = None if self.input_kind.value == "custom" else "none"
+        self.matrix.rows = _text_rows(self.matrix.value)
+
+    def update(self, full_step=False):
+        """Recompute and redraw for the current control values; on an invalid combination, show why."""
+        self._sync_enabled()
+        p = self.params()
+        try:
+            if _same_params(p, self._state.get("params")):
+                state = self._state  # only the player's step moved: keep the numbers (and cached routes)
+            else:
+                state = self._scene.compute(p)
+                state["params"] = p
+        except Exception as exc:  # never raise into the notebook: show the op's own message instead
+            self.message = str(exc) if isinstance(exc, (ValueError, TypeError)) else f"{type(exc).__name__}: {exc}"
+            self.error.value = (f"<div style='color:#b2182b'><b>Not drawn:</b> {_html(self.message)}"
+                                f"<br><i>(showing the last valid picture)</i></div>")
+            return
+        self.message = ""
+        self.error.value = ""
+        Ho, Wo = state["geom"].out_shape
+        n_out = Ho * Wo
+        self._busy = True
+        try:  # controls that depend on the output's shape, without triggering another update
+            self.row.max, self.col.max = Ho - 1, Wo - 1
+            self.row.value, self.col.value = state["row"], state["col"]
+            self.play.max = self.step.max = n_out
+            if full_step or not (0 <= self.step.value <= n_out):
+                self.step.value = self.play.value = n_out
+        finally:
+            self._busy = False
+        step = self.step.value
+        run = state["run"]
+        self.x, self.output, self.grad_output, self.dx = state["x"], run.y, run.grad_output, run.dx
+        self.indices = run.indices
+        self.dx_shown = self._scene.dx_at(state, step)
+        self.sparsity = sparsity(run.dx)
+        self.sum_text, self.is_gradient = state["sum_text"], state["is_gradient"]
+        self._state = state
+        self.png = self._scene.draw(state, step)
+        self.winners = self._scene.winners
+        self.image.value = self.png
+        self.info.value = _info_html(state, step, self.dx_shown, self.sparsity)
+
+
+def _info_html(state, step, dx_shown, sparsity_) -> str:
+    """The line under the picture. While the player is stepping, the picture shows a partial backward: the
+    step's own count comes first, and the whole backward's numbers are labelled as such."""
+    run = state["run"]
+    n_in, n_out = run.dx.size, run.y.size
+    reached = int(np.count_nonzero(run.dx))
+    spec = get_op(state["op"])
+    rule = f", tie rule: <i>{dict((v, k) for k, v in TIES)[state['policy']]}</i>" if spec.breaks_ties else ""
+    sums = _html(state["sum_text"])
+    if not state["is_gradient"]:
+        sums = f"<b style='color:#b2182b'>{sums}</b>"
+    head = f"<b>{spec.label}</b>{rule}"
+    if step >= n_out:
+        return (f"{head}: the error signal reaches <b>{reached} of {n_in}</b> inputs "
+                f"(sparsity: {sparsity_:.0%} receive any); {sums}")
+    so_far = int(np.count_nonzero(dx_shown))
+    return (f"{head}: <b>step {step} of {n_out}</b>, the error signal has reached <b>{so_far} of {n_in}</b> "
+            f"inputs so far; <i>whole backward:</i> {reached} of {n_in} inputs ({sparsity_:.0%} receive any), {sums}")
+
+
+def _text_rows(text: str) -> int:
+    """Rows of the matrix box: the matrix's height (at least 2, at most 8); 3 for the empty box's example."""
+    n = len([r for r in text.replace(";", "\n").splitlines() if r.strip()])
+    return 3 if n == 0 else min(8, max(2, n))
+
+
+def image_layout(width: int, height: int) -> widgets.Layout:
+    """A fixed-size picture that keeps its aspect ratio when a narrow panel shrinks it."""
+    return widgets.Layout(width=f"{width}px", height=f"{height}px", object_fit="contain")
+
+
+def _same_params(a, b) -> bool:
+    if b is None or a.keys() != b.keys():
+        return False
+    return all(a[k] is b[k] if isinstance(a[k], np.ndarray) else a[k] == b[k] for k in a)
+
+
+def _close_tree(widget, seen=None):
+    """Close ``widget`` and every widget it refers to (children, layout, style), depth first."""
+    seen = set() if seen is None else seen
+    if id(widget) in seen:
+        return
+    seen.add(id(widget))
+    for name in widget.keys:
+        value = getattr(widget, name, None)
+        for item in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(item, widgets.Widget):
+                _close_tree(item, seen)
+    widgets.Widget.close(widget)
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def explore(x=None, op="max", kernel_size=2, stride=None, **options) -> PoolExplorer:
+    """Open an explorer of a pooling layer's forward and backward pass.
+
+    Parameters
+    ----------
+    x : array_like of shape (H, W), optional
+        Your own input; default: a 6x6 random preset (choose others in the widget).
+    op : str
+        A name in :data:`poolviz.ops.OPS` (``"max"``, ``"avg"``, ``"lse"``, ``"lp"``, ``"soft"``,
+        ``"stochastic"``) or an alias.
+    kernel_size : int
+    stride : int, optional
+        Default: the kernel size, as in PyTorch.
+    **options
+        ``padding``, ``dilation``, ``ceil_mode``, ``count_include_pad``; each op option that has a slider
+        (``beta``, ``norm_type``); ``input_kind`` ("random", "ties", "relu", "image"), ``size`` (at most 32),
+        ``grad_kind`` (the upstream gradient: "ones", "random", "onehot"), ``selected`` ((row, col) of an
+        output cell), ``tie_policy`` ("first", "split", "all"; max pooling's rule for a tied maximum),
+        ``seed``, ``width``, ``height`` (pixels).
+
+    Returns
+    -------
+    PoolExplorer
+        Displays itself; its controls are attributes (``ex.kernel_size.value = 3``), and so is what it
+        shows (``ex.output``, ``ex.dx``, ``ex.sparsity``, ``ex.message``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a value no control can hold (a tuple ``kernel_size``, ``beta <= 0`` on its log slider, a ``size``
+        above 32, an unknown preset), naming the argument. A value a control can hold is never changed: a
+        control's range widens to hold it, and an op that refuses it says why in the widget.
+    """
+    return PoolExplorer(x, op, kernel_size, stride, **options)
