@@ -6,7 +6,7 @@ and a notebook that wants to show the loop. They assume valid arguments; the vec
 ops do the checking.
 
 Two pieces are shared by every loop here, by the tie policies of :mod:`poolviz.ties` and by the
-exercise checkers' models of typical mistakes (:mod:`poolviz.exercises`):
+exercise checkers' models of typical mistakes (:mod:`poolviz.exercises.mistakes`):
 
 * :func:`window_positions` walks a window in row-major window order, the order that decides ties;
 * :func:`max_winners` says which elements of a window receive its gradient under a tie rule.

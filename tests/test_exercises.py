@@ -8,7 +8,8 @@ import pytest
 
 import poolviz as pv
 from poolviz import exercises as ex
-from poolviz.exercises import _avg_backward_variant, _max_backward_variant
+from poolviz.exercises import formulas, pooling
+from poolviz.exercises.mistakes import _avg_backward_variant, _max_backward_variant
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
 from solutions import avg_pool_backward as sol_avg  # noqa: E402
@@ -460,10 +461,10 @@ def test_wrong_output_sizes_are_diagnosed(fn, cause):
 
 def _every_hint():
     """Every message a checker can print about a case: named mistakes, hints on an error, wrong kinds."""
-    cases = (ex._max_backward_cases() + ex._max_forward_cases() + ex._avg_backward_cases()
-             + ex._output_size_cases() + ex._max_derivative_cases())
+    cases = (pooling._max_backward_cases() + pooling._max_forward_cases() + pooling._avg_backward_cases()
+             + formulas._output_size_cases() + formulas._max_derivative_cases())
     texts = [text for case in cases for text in (*case.mistakes, case.on_error, case.name)]
-    texts += [ex._count_of_windows(v, None) for v in (2.0, 2.5, "2", None, [2])]
+    texts += [formulas._count_of_windows(v, None) for v in (2.0, 2.5, "2", None, [2])]
     return "\n".join(t for t in texts if t)
 
 

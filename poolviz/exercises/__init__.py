@@ -1,0 +1,47 @@
+"""Checkers for the course's exercises: run a learner's function on targeted cases, explain failures.
+
+Every checker takes the learner's function (or None) and returns a :class:`CheckResult`:
+
+* ``result.passed`` is a bool (``bool(result)`` too);
+* ``str(result)`` is the explanation: for each failed case, which case it was, the input,
+  what was expected, what came back, and the likely cause;
+* in a notebook it displays as a short coloured report (``_repr_html_``), in IPython as text.
+
+``None``, or a function that raises ``NotImplementedError`` on every case (the exercise
+stub), gives "not attempted yet" instead of an error, so lesson notebooks run cleanly
+with the exercises unsolved. A function that raises it on some cases only (a first
+version without padding, say) is reported case by case: those cases fail as "not
+implemented yet" and the cases it passes still count.
+
+The learner's function may leave out keyword arguments it does not support (a first
+version of ``max_pool_backward`` often has no ``padding``): the checker passes only the
+keywords the function accepts, found with :func:`inspect.signature`, and skips, with a
+note, the cases that need a keyword it lacks.
+
+How a failure is diagnosed: for each case the checker also computes what a few common
+mistakes would return (overwriting instead of accumulating where windows overlap, every
+tied maximum receiving the gradient, zero padding instead of -inf, skipping the last
+window, a transposed index, a stride that is ignored, ...). If the learner's answer equals one
+of them, that mistake is named; otherwise the first differing position is shown. An answer of
+the wrong kind (a tuple, a string, a ragged list, a float where a count is expected) is
+explained in words, never with a traceback.
+
+The rooms: :mod:`.report` (what a checker returns), :mod:`.runner` (how a case is run and judged),
+:mod:`.mistakes` (the models of typical mistakes, on :mod:`poolviz.reference`'s window walk and tie
+rule), :mod:`.pooling` and :mod:`.formulas` (the cases and checkers of each exercise).
+"""
+from __future__ import annotations
+
+from .formulas import check_max_derivative, check_output_size
+from .pooling import check_avg_pool_backward, check_max_pool_backward, check_max_pool_forward
+from .report import CaseReport, CheckResult
+
+__all__ = [
+    "CaseReport",
+    "CheckResult",
+    "check_avg_pool_backward",
+    "check_max_derivative",
+    "check_max_pool_backward",
+    "check_max_pool_forward",
+    "check_output_size",
+]
