@@ -23,7 +23,7 @@ import numpy as np
 
 from .checks import check_array, check_grad_output, compute_dtype, result_dtype
 from .geometry import pool_geometry
-from .windows import code_dtype, codes_to_indices, indices_to_codes, offset_view, route_indices, scatter_offsets
+from .windows import check_own_windows, code_dtype, codes_to_indices, offset_view, route_indices, scatter_offsets
 
 __all__ = [
     "logsumexp_pool2d",
@@ -262,8 +262,7 @@ def stochastic_pool2d_at(x, indices, kernel_size, stride=None):
     """
     x = check_array(x)
     geom = pool_geometry(x.shape[-2:], kernel_size, stride, 0, 1, False)
-    codes = indices_to_codes(indices, geom, x.shape[:-2])  # checked before gathering: no raw IndexError
-    return _values_at(x, codes_to_indices(codes, geom))
+    return _values_at(x, check_own_windows(indices, geom, x.shape[:-2]))  # checked first: no raw IndexError
 
 
 def stochastic_pool2d_backward(grad_output, x, indices, kernel_size, stride=None):
@@ -283,5 +282,4 @@ def stochastic_pool2d_backward(grad_output, x, indices, kernel_size, stride=None
     x = check_array(x)
     geom = pool_geometry(x.shape[-2:], kernel_size, stride, 0, 1, False)
     g = check_grad_output(grad_output, x.shape[:-2] + geom.out_shape, "stochastic_pool2d")
-    codes = indices_to_codes(indices, geom, x.shape[:-2])  # checks that each index lies in its own window
-    return route_indices(g, codes_to_indices(codes, geom), geom.in_shape)
+    return route_indices(g, check_own_windows(indices, geom, x.shape[:-2]), geom.in_shape)

@@ -22,11 +22,11 @@ from .checks import check_index_range, check_indices
 from .geometry import PoolGeometry
 
 __all__ = [
+    "check_own_windows",
     "code_dtype",
     "codes_to_indices",
     "crop_padding",
     "index_tables",
-    "indices_to_codes",
     "offset_view",
     "pad_to_windows",
     "padded_extents",
@@ -156,8 +156,12 @@ def codes_to_indices(code: np.ndarray, geom: PoolGeometry) -> np.ndarray:
     return flat
 
 
-def indices_to_codes(indices, geom: PoolGeometry, lead_shape) -> np.ndarray:
-    """Inverse of :func:`codes_to_indices`, checking that every index lies inside its own window."""
+def check_own_windows(indices, geom: PoolGeometry, lead_shape) -> np.ndarray:
+    """``indices`` (..., H_out, W_out) as int64, after checking that each lies inside its own window.
+
+    (A sampled position, as stochastic pooling draws one, must be a real element of its window; the
+    dtype and shape are checked first, by :func:`poolviz.checks.check_indices`.)
+    """
     idx = check_indices(indices, tuple(lead_shape) + geom.out_shape, against="the forward output")
     h, w = geom.h, geom.w
     row, col = np.divmod(idx, w.length)
@@ -169,4 +173,4 @@ def indices_to_codes(indices, geom: PoolGeometry, lead_shape) -> np.ndarray:
         where = tuple(int(i) for i in np.argwhere(~ok)[0])
         raise ValueError(f"indices[{where}] = {int(idx[where])} does not point inside its own pooling window; "
                          f"pass the indices returned by the forward call with the same kernel_size and stride.")
-    return (jh * w.kernel + jw).astype(code_dtype(geom))
+    return idx
