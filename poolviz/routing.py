@@ -32,13 +32,13 @@ __all__ = [
     "TIE_POLICIES",
     "contributions",
     "format_value",
+    "fraction_reached",
     "gradient_sum_check",
     "jacobian",
     "op_name",
     "op_options",
     "route_counts",
     "run_pool",
-    "sparsity",
     "tie_policy_contributions",
     "tie_policy_gradients",
 ]
@@ -213,7 +213,19 @@ def route_counts(op, x, kernel_size, stride=None, **options) -> np.ndarray:
     return np.count_nonzero(c, axis=0)
 
 
-def sparsity(dx) -> float:
-    """Fraction of inputs that receive any gradient (``dx != 0``), in [0, 1]."""
+def fraction_reached(dx) -> float:
+    """Fraction of inputs that the error signal reaches (``dx != 0``), in [0, 1].
+
+    A sparse error signal has a *small* fraction reached: 1/4 for 2x2 max pooling with stride 2, 1 for
+    average pooling. (Sparsity, in its usual sense, is the other share: the fraction of zeros.)
+    """
     dx = np.asarray(dx)
     return float(np.count_nonzero(dx)) / dx.size if dx.size else 0.0
+
+
+def __getattr__(name):
+    if name == "sparsity":
+        raise AttributeError("poolviz.routing.sparsity was renamed fraction_reached: it returned the share of "
+                             "inputs that receive a gradient, the opposite of what 'sparsity' usually means; "
+                             "use fraction_reached(dx), or 1 - fraction_reached(dx) for the share of zeros")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -175,5 +175,10 @@ def test_all_lists_the_tie_policies():
     assert all(hasattr(R, name) for name in R.__all__)
 
 
-def test_sparsity():
-    assert R.sparsity(np.array([[0.0, 1.0], [0.0, 0.0]])) == 0.25
+def test_fraction_reached():
+    assert R.fraction_reached(np.array([[0.0, 1.0], [0.0, 0.0]])) == 0.25
+
+
+def test_old_sparsity_name_explains_the_rename():
+    with pytest.raises(AttributeError, match="fraction_reached"):
+        R.sparsity

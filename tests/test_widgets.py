@@ -33,7 +33,7 @@ def test_explore_defaults_show_a_picture_and_the_max_pool_state():
     assert not hasattr(ex, "grad")  # one name, one meaning: dx is the gradient, grad_kind the upstream preset
     assert ex.grad_kind.value == "ones"
     np.testing.assert_array_equal(ex.dx_shown, ex.dx)
-    assert ex.sparsity == pytest.approx(9 / 36)
+    assert ex.fraction_reached == pytest.approx(9 / 36)
     assert "9 of 36" in ex.info.value
 
 
@@ -53,7 +53,7 @@ def test_max_pool_state_matches_the_op(kind, stride):
     assert ex.message == ""
     np.testing.assert_array_equal(ex.output, y)
     np.testing.assert_array_equal(ex.dx, pv.max_pool2d_backward(_ones(y), x, 3, s, 1, 1, True))
-    assert ex.sparsity == np.count_nonzero(ex.dx) / x.size
+    assert ex.fraction_reached == np.count_nonzero(ex.dx) / x.size
 
 
 @pytest.mark.parametrize("op,setup,forward,backward", [
@@ -99,7 +99,7 @@ def test_upstream_gradient_presets():
     g[2, 3] = 1
     np.testing.assert_array_equal(ex.grad_output, g)
     np.testing.assert_array_equal(ex.dx, pv.max_pool2d_backward(g, x, 2, 1))
-    assert np.count_nonzero(ex.dx) == 1 and ex.sparsity == 1 / 25
+    assert np.count_nonzero(ex.dx) == 1 and ex.fraction_reached == 1 / 25
     ex.grad_kind.value = "random"
     assert (ex.grad_output != 1).any()
     np.testing.assert_array_equal(ex.dx, pv.max_pool2d_backward(ex.grad_output, x, 2, 1))
@@ -171,7 +171,7 @@ def test_tie_policy_shows_the_rule_and_the_sum(policy, geometry, grad):
     else:
         assert ex.sum_text == f"sum of dx = {total} = upstream {upstream}" and ex.is_gradient
     assert ex.sum_text.replace(">", "&gt;").replace("<", "&lt;") in ex.info.value
-    assert ex.sparsity == np.count_nonzero(expected) / x.size
+    assert ex.fraction_reached == np.count_nonzero(expected) / x.size
 
 
 def test_tie_policy_text_for_one_tied_window():
@@ -259,7 +259,7 @@ def test_custom_matrix():
     np.testing.assert_array_equal(ex.x, np.arange(1, 10).reshape(3, 3) * 1.0 + np.array([[0, 0, 0], [0, 4, 0],
                                                                                            [0, 0, 0]]))
     np.testing.assert_array_equal(ex.output, [[9.0]])
-    assert ex.sparsity == pytest.approx(1 / 9)
+    assert ex.fraction_reached == pytest.approx(1 / 9)
 
 
 def test_parse_matrix():

@@ -14,7 +14,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..ops import OPS, get_op
-from ..routing import sparsity
+from ..routing import fraction_reached
 from .params import GRADS, INPUTS, RANGES, STRIDES, TIES, defaults, label, params, slider_options
 from .scene import Scene, check_selected
 
@@ -58,7 +58,7 @@ class PoolExplorer(widgets.VBox):
     ``x`` (H, W) the input; ``output`` (H_out, W_out) the forward output; ``grad_output`` (H_out, W_out) the
     upstream gradient (the preset ``grad_kind``); ``dx`` (H, W) the op's backward, what every input receives;
     ``dx_shown`` (H, W) the gradient accumulated up to the player's step (equals ``dx`` at the last step);
-    ``sparsity`` the fraction of inputs that receive any gradient; ``indices`` the sampled positions (an op
+    ``fraction_reached`` the fraction of inputs that receive any gradient; ``indices`` the sampled positions (an op
     that samples); ``winners`` (n, 2) the (row, col) of the inputs marked with a corner triangle as receiving
     the highlighted output's gradient (ops that route each window to one input; a smooth op reaches its whole
     window, so none); ``message`` the error text shown in the widget ("" when fine); ``png`` the picture's
@@ -143,7 +143,7 @@ class PoolExplorer(widgets.VBox):
         self.message = ""
         self.x = self.output = self.grad_output = self.dx = self.dx_shown = self.indices = None
         self.winners = np.zeros((0, 2), dtype=int)
-        self.sparsity = float("nan")
+        self.fraction_reached = float("nan")
         self.sum_text, self.is_gradient = "", True
         self.png = b""
         wrap = widgets.Layout(flex_flow="row wrap")  # narrow pages wrap the controls instead of clipping them
@@ -237,16 +237,16 @@ class PoolExplorer(widgets.VBox):
         self.x, self.output, self.grad_output, self.dx = state["x"], run.y, run.grad_output, run.dx
         self.indices = run.indices
         self.dx_shown = self._scene.dx_at(state, step)
-        self.sparsity = sparsity(run.dx)
+        self.fraction_reached = fraction_reached(run.dx)
         self.sum_text, self.is_gradient = state["sum_text"], state["is_gradient"]
         self._state = state
         self.png = self._scene.draw(state, step)
         self.winners = self._scene.winners
         self.image.value = self.png
-        self.info.value = _info_html(state, step, self.dx_shown, self.sparsity)
+        self.info.value = _info_html(state, step, self.dx_shown, self.fraction_reached)
 
 
-def _info_html(state, step, dx_shown, sparsity_) -> str:
+def _info_html(state, step, dx_shown, reached_share) -> str:
     """The line under the picture. While the player is stepping, the picture shows a partial backward: the
     step's own count comes first, and the whole backward's numbers are labelled as such."""
     run = state["run"]
@@ -260,10 +260,10 @@ def _info_html(state, step, dx_shown, sparsity_) -> str:
     head = f"<b>{spec.label}</b>{rule}"
     if step >= n_out:
         return (f"{head}: the error signal reaches <b>{reached} of {n_in}</b> inputs "
-                f"(sparsity: {sparsity_:.0%} receive any); {sums}")
+                f"({reached_share:.0%}); {sums}")
     so_far = int(np.count_nonzero(dx_shown))
     return (f"{head}: <b>step {step} of {n_out}</b>, the error signal has reached <b>{so_far} of {n_in}</b> "
-            f"inputs so far; <i>whole backward:</i> {reached} of {n_in} inputs ({sparsity_:.0%} receive any), {sums}")
+            f"inputs so far; <i>whole backward:</i> {reached} of {n_in} inputs ({reached_share:.0%}), {sums}")
 
 
 def _text_rows(text: str) -> int:
@@ -325,7 +325,7 @@ def explore(x=None, op="max", kernel_size=2, stride=None, **options) -> PoolExpl
     -------
     PoolExplorer
         Displays itself; its controls are attributes (``ex.kernel_size.value = 3``), and so is what it
-        shows (``ex.output``, ``ex.dx``, ``ex.sparsity``, ``ex.message``).
+        shows (``ex.output``, ``ex.dx``, ``ex.fraction_reached``, ``ex.message``).
 
     Raises
     ------
