@@ -1,0 +1,58 @@
+"""The selection highlight stays visible on every colour map for readers with colour-vision deficiencies."""
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib.colors import to_rgb
+
+from poolviz import style
+
+# Machado, Oliveira and Fernandes (2009), "A physiologically-based model for simulation of color vision
+# deficiency", severity 1.0; they act on linear RGB.
+_CVD = {
+    "normal": np.eye(3),
+    "protan": np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                        [-0.003882, -0.048116, 1.051998]]),
+    "deutan": np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                        [-0.011820, 0.042940, 0.968881]]),
+}
+
+
+def _linear(rgb):
+    rgb = np.asarray(rgb, dtype=float)
+    return np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+
+
+def _luminance(rgb, vision):
+    lin = np.clip(_linear(rgb) @ _CVD[vision].T, 0, 1)
+    return lin @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def _contrast(l1, l2):
+    hi, lo = np.maximum(l1, l2), np.minimum(l1, l2)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def _map_colours():
+    return np.concatenate([matplotlib.colormaps[name](np.linspace(0, 1, 65))[:, :3]
+                           for name in (style.INPUT_CMAP, style.GRAD_CMAP, style.SIGNED_CMAP)]
+                          + [np.array([to_rgb(style.PAD_COLOR), to_rgb(style.OUTSIDE_COLOR)])])
+
+
+def _worst_contrast(strokes, vision):
+    """Over every colour of every map: the best contrast any of the strokes gets there, at its worst place."""
+    bg = _luminance(_map_colours(), vision)
+    return min(max(_contrast(_luminance(to_rgb(s), vision), b) for s in strokes) for b in bg)
+
+
+@pytest.mark.parametrize("vision", sorted(_CVD))
+def test_selection_highlight_contrasts_with_every_map_colour(vision):
+    assert _worst_contrast([style.SELECT_COLOR, style.SELECT_HALO], vision) >= 4.5
+
+
+def test_the_old_vermillion_alone_fails_the_same_check():
+    assert _worst_contrast(["#D55E00"], "deutan") < 2
+
+
+def test_select_effects_draw_a_wider_halo_under_the_line():
+    halo, normal = style.select_effects(2.0)
+    assert halo._gc["linewidth"] > 2.0 and to_rgb(halo._gc["foreground"]) == to_rgb(style.SELECT_HALO)
