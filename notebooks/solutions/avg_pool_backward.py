@@ -3,7 +3,10 @@ import numpy as np
 
 
 def avg_pool_backward(grad_output, x, kernel_size, stride=None, padding=0):
-    """dL/dx of 2-d average pooling: every element of a window receives g / k^2.
+    """dL/dx of 2-d average pooling: every real element of a window receives g / k^2.
+
+    k^2 is the divisor here because this is PyTorch's default (count_include_pad=True) in floor mode, where
+    every window lies inside the padded input (notebook 02, section 7); padding cells receive nothing.
 
     grad_output : (H_out, W_out); x : (H, W); returns dx of shape (H, W).
     """
