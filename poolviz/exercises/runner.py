@@ -169,7 +169,9 @@ def _fits(case, mistakes, got) -> bool:
 def _explanations(case, got) -> list:
     """Every simplest explanation of ``got`` on ``case``: a list of tuples of mistakes (messages or Mistakes).
 
-    One mistake if any fits exactly, else two of different groups made together, else none.
+    One mistake if any fits exactly, else two of different groups made together, else none. A pair is tried
+    only if one of its mistakes changes the answer on its own: two that change nothing here alone (padding
+    mistakes without padding, tie rules without a tie) change nothing together either.
     """
     found = [(why,) for why, wrong in case.mistakes.items() if case.shows(wrong) and _same(got, wrong)]
     if found or case.model is None:
@@ -177,8 +179,10 @@ def _explanations(case, got) -> list:
     found = [(m,) for m in case.catalogue if _fits(case, (m,), got)]
     if found:
         return found
+    active = {m for m in case.catalogue if case.shows(case.modelled((m,)))}
     return [pair for pair in combinations(case.catalogue, 2)
-            if pair[0].group != pair[1].group and _fits(case, pair, got)]
+            if pair[0].group != pair[1].group and (pair[0] in active or pair[1] in active)
+            and _fits(case, pair, got)]
 
 
 def _message(mistake) -> str:
