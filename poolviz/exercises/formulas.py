@@ -167,13 +167,14 @@ def _finite_difference(got, case):
             fit = ""
             formula = "a one-sided difference gives (h - delta)/h or delta/h, between 0 and 1"
         return (f"a value strictly between 0 and 1 near a tie: a finite difference whose step crossed the kink "
-                f"at a = b. Here a and b are only delta = |a - b| = {delta:.3g} apart; with a step larger than "
-                f"that, max switches inputs inside the step, and {formula}{fit}. The derivative is {indicator}, "
-                f"however small the gap: return that indicator (a finite difference would need a step smaller "
-                f"than the gap, which it cannot know in advance).")
+                f"at a = b. Here a and b are delta = |a - b| = {delta:.3g} apart, less than the step, so max "
+                f"switches inputs inside the step, and {formula}{fit}. The derivative is {indicator}, however "
+                f"small the gap: return that indicator (a finite difference would need a step smaller than the "
+                f"gap, which it cannot know in advance).")
     if all(min(abs(v), abs(v - 1)) < _ROUNDING for v in pair):
         return (f"nearly the indicator, but not exactly: a finite difference, whose rounding error leaves "
-                f"{won!r} where the derivative is {indicator}. Return the indicator itself.")
+                f"(da, db) = ({pair[0]!r}, {pair[1]!r}) where the derivative is {indicator}. Return the "
+                f"indicator itself.")
     return None
 
 
