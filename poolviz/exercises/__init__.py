@@ -18,17 +18,24 @@ version of ``max_pool_backward`` often has no ``padding``): the checker passes o
 keywords the function accepts, found with :func:`inspect.signature`, and skips, with a
 note, the cases that need a keyword it lacks.
 
-How a failure is diagnosed: for each case the checker also computes what a few common
-mistakes would return (overwriting instead of accumulating where windows overlap, every
-tied maximum receiving the gradient, zero padding instead of -inf, skipping the last
-window, a transposed index, a stride that is ignored, ...). If the learner's answer equals one
-of them, that mistake is named; otherwise the first differing position is shown. An answer of
-the wrong kind (a tuple, a string, a ragged list, a float where a count is expected) is
-explained in words, never with a traceback.
+How a failure is diagnosed: for each case the checker can also compute what common mistakes would
+return (overwriting instead of accumulating where windows overlap, every tied maximum receiving the
+gradient, zero padding instead of -inf, a negative index or slice start that wraps around, skipping the
+last window, a transposed index, the stride ignored or replaced by the kernel size, the padding not
+subtracted from the window start or ignored altogether, ...). If the learner's answer equals one of them,
+that mistake is named; if it equals two made together (a missing bounds check and an overwrite, say), both
+are; otherwise the first differing position is shown. An answer of the wrong kind (a tuple, a pair in the
+wrong order, a string, a ragged list, a float where a count is expected, a finite difference where a
+derivative is expected) is explained in words, never with a traceback.
+
+Honesty, for graded use: a case in which the learner's function calls poolviz's own implementation of the
+exercise fails, and the report says so, however the function was reached (``from poolviz import ...``
+included). Each checker's docstring says what it allows (the backward exercises may call the forward).
 
 The rooms: :mod:`.report` (what a checker returns), :mod:`.runner` (how a case is run and judged),
-:mod:`.mistakes` (the models of typical mistakes, on :mod:`poolviz.reference`'s window walk and tie
-rule), :mod:`.pooling` and :mod:`.formulas` (the cases and checkers of each exercise).
+:mod:`.honesty` (which poolviz functions the learner's function called), :mod:`.mistakes` (the models of
+typical mistakes, on :mod:`poolviz.reference`'s window walk and tie rule), :mod:`.pooling` and
+:mod:`.formulas` (the cases and checkers of each exercise).
 """
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from ..geometry import output_size
+from .honesty import OP_MODULES, Policy
 from .report import CheckResult
 from .runner import _STUB, _Case, _run, _same
 
@@ -74,13 +75,22 @@ def _count_of_windows(got, case):
     return f"you returned a {type(got).__name__}: return an int, the number of windows along the axis."
 
 
+#: The output size is the exercise: poolviz.geometry (output_size, pool_geometry) is judged too, and so is
+#: pooling, whose output shape would give the answer.
+_OUTPUT_SIZE_POLICY = Policy(judged=OP_MODULES | {"poolviz.geometry"})
+
+
 def check_output_size(fn) -> CheckResult:
     """Check a learner's ``fn(L, kernel_size, stride, padding=0, dilation=1, ceil_mode=False) -> int``.
 
     Compared with :func:`poolviz.output_size` (PyTorch's rule) on cases that each test one term. The
     answer must be an int (a numpy integer will do): a float or a string fails with the reason.
+
+    Honesty: a case in which ``fn`` calls poolviz's output-size helpers (:mod:`poolviz.geometry`) or its
+    pooling (whose output shape is the answer) fails with that reason.
     """
-    return _run("check_output_size", fn, _output_size_cases(), "L_out", _STUB, validate=_count_of_windows)
+    return _run("check_output_size", fn, _output_size_cases(), "L_out", _STUB, validate=_count_of_windows,
+                policy=_OUTPUT_SIZE_POLICY)
 
 
 # --------------------------------------------------------------------------- derivative of max(a, b)
@@ -130,12 +140,54 @@ def _is_subgradient(da, db) -> bool:
     return 0 <= da <= 1 and 0 <= db <= 1 and math.isclose(da + db, 1.0)
 
 
+#: How far from 0 or 1 a partial may be and still count as the indicator up to a finite difference's rounding.
+_ROUNDING = 1e-4
+
+
+def _finite_difference(got, case):
+    """Why ``got`` looks like a finite difference rather than the derivative of max(a, b), or None.
+
+    Away from a tie: values strictly between 0 and 1 mean a step that crosses the kink a = b. A central
+    difference with step eps > delta = |a - b| gives (eps + delta) / (2 eps) for the larger input and
+    (eps - delta) / (2 eps) for the other; a one-sided one (h - delta) / h or delta / h. Values within
+    rounding of 0 and 1 but not equal to them mean a finite difference whose step did not cross the kink.
+    """
+    pair = _pair(got)
+    a, b = case.args
+    if pair is None or a == b:
+        return None
+    delta = abs(a - b)
+    won, lost = pair if a > b else pair[::-1]
+    indicator = "exactly 1 for the larger input and 0 for the other"
+    if all(-_ROUNDING < v < 1 + _ROUNDING for v in pair) and any(_ROUNDING <= v <= 1 - _ROUNDING for v in pair):
+        if math.isclose(won + lost, 1.0, abs_tol=1e-6) and won > 0.5:
+            fit = f" (your {won:.4g} fits a step eps = {delta / (2 * won - 1):.2g})"
+            formula = "a central difference gives (eps + delta)/(2 eps) for the larger input, between 1/2 and 1"
+        else:
+            fit = ""
+            formula = "a one-sided difference gives (h - delta)/h or delta/h, between 0 and 1"
+        return (f"a value strictly between 0 and 1 near a tie: a finite difference whose step crossed the kink "
+                f"at a = b. Here a and b are delta = |a - b| = {delta:.3g} apart, less than the step, so max "
+                f"switches inputs inside the step, and {formula}{fit}. The derivative is {indicator}, however "
+                f"small the gap: return that indicator (a finite difference would need a step smaller than the "
+                f"gap, which it cannot know in advance).")
+    if all(min(abs(v), abs(v - 1)) < _ROUNDING for v in pair):
+        return (f"nearly the indicator, but not exactly: a finite difference, whose rounding error leaves "
+                f"(da, db) = ({pair[0]!r}, {pair[1]!r}) where the derivative is {indicator}. Return the "
+                f"indicator itself.")
+    return None
+
+
 def _derivative_pair_problem(got, case):
     """Why ``got`` cannot be the answer: not a pair, or (at the tie) not a subgradient; None if it may be."""
     pair = _pair(got)
     if pair is None:
         return _not_a_pair(got)
     if isinstance(case.expected, _AnySubgradient) and not _is_subgradient(*pair):
+        if all(abs(v - 0.5) < _ROUNDING for v in pair):
+            return (f"about 1/2 each, as a central difference gives at a tie, but not exactly: rounding leaves "
+                    f"da + db = {sum(pair)!r}, not 1. At a tie return an exact subgradient, such as (1.0, 0.0) "
+                    f"(the first maximum wins, PyTorch's max-pool rule) or (0.5, 0.5).")
         return ("both tied inputs received the full derivative: but increasing both a and b by h increases max "
                 "by h, not 2h, so da + db must be 1." if sum(pair) > 1 else
                 "the derivatives must add up to 1 (moving both inputs by h moves max by h), each in [0, 1].")
@@ -148,12 +200,21 @@ def _derivative_matches(got, case) -> bool:
     return _same(_pair(got), case.expected)
 
 
+#: Nothing of poolviz's that pools or differentiates: max pooling over a window of two would be the answer.
+_MAX_DERIVATIVE_POLICY = Policy()
+
+
 def check_max_derivative(fn) -> CheckResult:
     """Check ``fn(a, b) -> (dmax/da, dmax/db)`` for ``max(a, b)`` of two floats.
 
     Away from a tie the partials are indicators: (1, 0) if a > b, (0, 1) if a < b. At a tie ``a == b``
     any subgradient ``(t, 1 - t)`` with ``0 <= t <= 1`` is accepted ((1, 0), first wins, is PyTorch's
     max-pool rule; (0.5, 0.5) is what central differences give); the two must add up to 1.
+    A finite difference is recognised and explained: near a tie its step crosses the kink.
+
+    Honesty: a case in which ``fn`` calls poolviz's pooling or gradient functions (max pooling a window
+    of two, a gradient check) fails with that reason.
     """
     return _run("check_max_derivative", fn, _max_derivative_cases(), "(da, db)", _STUB,
-                validate=_derivative_pair_problem, compare=_derivative_matches)
+                validate=_derivative_pair_problem, compare=_derivative_matches, explain=_finite_difference,
+                policy=_MAX_DERIVATIVE_POLICY)
