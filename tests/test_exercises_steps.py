@@ -46,7 +46,7 @@ def test_the_cases_expect_the_hand_derived_steps():
     assert [c.expected for c in steps._safe_step_cases()] == [3.0, 0.5, 0.0, 0.25, 2.0, math.inf, 3.75]
 
 
-@pytest.mark.parametrize("fn", [solution, steps._safe_step_reference,
+@pytest.mark.parametrize("fn", [solution,  # (steps._safe_step_reference calls poolviz: the honesty rule fails it)
                                 lambda x, kernel_size, stride=None, padding=0: np.float64(
                                     solution(x, kernel_size, stride, padding))])
 def test_a_right_answer_passes(fn):
@@ -198,3 +198,15 @@ def test_a_crash_on_a_window_of_one_input_gets_a_hint():
 def test_the_report_is_deterministic_text():
     assert str(check_safe_step(half)) == str(check_safe_step(half))
     assert "0x" not in check_safe_step(half)._repr_html_()
+
+
+def test_safe_step_may_use_the_forward_but_not_gradcheck():
+    import poolviz as pv
+    from poolviz.exercises import check_safe_step
+
+    def via_gradcheck(x, kernel_size, stride=None, padding=0):
+        pv.gradcheck(lambda v: pv.max_pool2d(v, kernel_size, stride, padding), x)
+        return 0.0
+
+    report = str(check_safe_step(via_gradcheck))
+    assert "poolviz.gradcheck" in report and "write it yourself" in report
