@@ -24,6 +24,11 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "CELL_FONT",
+    "CELL_INCHES",
+    "FONT_MIN",
+    "GAP_COLOR",
+    "GAP_MARK_COLOR",
     "GRAD_CMAP",
     "INPUT_CMAP",
     "OKABE_ITO",
@@ -32,6 +37,8 @@ __all__ = [
     "SELECT_COLOR",
     "SELECT_HALO",
     "SIGNED_CMAP",
+    "TICK_FONT",
+    "TITLE_FONT",
     "WINDOW_COLORS",
     "PaddedGrid",
     "finite_range",
@@ -59,6 +66,17 @@ SELECT_COLOR = "#FFFFFF"
 SELECT_HALO = "#000000"
 PAD_COLOR = "#d9d9d9"  # padding cells: light grey, never mistaken for a value
 OUTSIDE_COLOR = "#f5f5f5"  # beyond the padding, where only a ceil_mode window reaches
+GAP_COLOR = "#ffffff"  # inputs that no window covers: paper white (no window reads them), their numbers kept
+GAP_MARK_COLOR = "#5a5a5a"  # and a small cross in their corner, which survives greyscale print
+
+# Text sizes, in points. Notebooks store figures at 100 dpi, where 1 pt is 100/72 px: the floor of 7.5 pt is
+# 10.4 px, the smallest text that stays readable on a projector. Nothing in a picture is drawn smaller.
+FONT_MIN = 7.5
+CELL_FONT = 8.0  # a number in a cell of a dense grid (7x7 and up); 9 pt in smaller grids
+TICK_FONT = 8.0  # cell indices, axis ticks, colour-bar ticks
+TITLE_FONT = 9.0  # panel titles (8 pt where a title runs to three lines)
+#: Edge of one labelled cell in a figure poolviz sizes itself, in inches (0.4 in = 29 pt): room for "-0.54" at 8 pt.
+CELL_INCHES = 0.4
 
 
 def finite_range(*arrays) -> tuple[float, float] | None:

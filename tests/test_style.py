@@ -56,3 +56,16 @@ def test_the_old_vermillion_alone_fails_the_same_check():
 def test_select_effects_draw_a_wider_halo_under_the_line():
     halo, normal = style.select_effects(2.0)
     assert halo._gc["linewidth"] > 2.0 and to_rgb(halo._gc["foreground"]) == to_rgb(style.SELECT_HALO)
+
+
+def test_text_sizes_stay_above_the_projector_floor():
+    # 10 px at the notebooks' 100 dpi is 7.2 pt; the floor is 7.5 pt, and every size the pictures use is above it
+    assert style.FONT_MIN >= 7.5
+    assert min(style.CELL_FONT, style.TICK_FONT, style.TITLE_FONT) >= style.FONT_MIN
+    assert style.CELL_FONT * 100 / 72 >= 10
+
+
+def test_gap_mark_differs_from_padding_and_the_selection():
+    assert to_rgb(style.GAP_MARK_COLOR) != to_rgb(style.PAD_COLOR)
+    mark, paper = (_luminance(to_rgb(c), "normal") for c in (style.GAP_MARK_COLOR, style.GAP_COLOR))
+    assert _contrast(mark, paper) >= 4.5
