@@ -41,6 +41,7 @@ __all__ = [
     "TITLE_FONT",
     "WINDOW_COLORS",
     "PaddedGrid",
+    "compact_png",
     "finite_range",
     "format_value",
     "grad_norm",
@@ -48,6 +49,7 @@ __all__ = [
     "is_light",
     "padded_grid",
     "select_effects",
+    "show_figures_compact",
     "value_norm",
     "window_color",
 ]
@@ -240,3 +242,54 @@ def gradient_sum_check(dx, grad_output, *, short: bool = False) -> tuple[str, bo
     if short:
         return f"sum {fa} {relation} upstream {fb}" + ("" if ok else ": wrong"), ok
     return f"sum of dx = {fa} {relation} upstream {fb}" + ("" if ok else ": not a gradient"), ok
+
+
+def compact_png(fig, *, dpi=None, colors: int = 256) -> bytes:
+    """PNG bytes of ``fig`` as a notebook shows it (tight bounding box), with at most ``colors`` colours.
+
+    These pictures are flat cells, lines and text on white: 256 colours (no dithering; Pillow's
+    maximum-coverage palette keeps white exact and no pixel more than a few levels off) look the same as the
+    full-colour PNG matplotlib writes, in about a third of the bytes, so notebooks stored at 100 dpi stay
+    smaller than they were at 70. ``dpi`` defaults to the figure's own (``rcParams["figure.dpi"]`` when it
+    was made). Needs Pillow (a matplotlib dependency).
+    """
+    import io
+
+    from PIL import Image
+
+    raw = io.BytesIO()
+    fig.savefig(raw, format="png", dpi=dpi or fig.dpi, bbox_inches="tight", facecolor=fig.get_facecolor(),
+                edgecolor=fig.get_edgecolor())
+    image = Image.open(io.BytesIO(raw.getvalue())).convert("RGBA")
+    flat = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image).convert("RGB")
+    paletted = flat.quantize(colors, method=Image.Quantize.MAXCOVERAGE, dither=Image.Dither.NONE)
+    out = io.BytesIO()
+    paletted.save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+def show_figures_compact(shell=None, *, colors: int = 256) -> None:
+    """Make IPython store every matplotlib figure a notebook displays as a :func:`compact_png`.
+
+    An opt-in for a notebook's first cell, after ``%matplotlib inline`` (which sets IPython's own PNG
+    formatter; this one replaces it). Nothing else changes: no rcParams, no pyplot state.
+    """
+    import base64
+    from functools import partial
+
+    from matplotlib.figure import Figure
+
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:  # pragma: no cover - IPython comes with Jupyter
+            get_ipython = None
+        shell = get_ipython() if get_ipython else None
+        if shell is None:
+            raise RuntimeError("show_figures_compact() works inside IPython or Jupyter; outside, call "
+                               "compact_png(fig) and write the bytes yourself")
+
+    def formatter(fig, colors):
+        return base64.b64encode(compact_png(fig, colors=colors)).decode("ascii")
+
+    shell.display_formatter.formatters["image/png"].for_type(Figure, partial(formatter, colors=colors))
