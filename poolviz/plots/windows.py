@@ -13,7 +13,7 @@ from ..style import (GAP_COLOR, GAP_MARK_COLOR, INPUT_CMAP, SELECT_COLOR, WINDOW
                      padded_grid, select_effects, value_norm, window_color)
 from .cells import grid_figsize, grid_style, heatmap, new_axes, with_padding_colour
 
-__all__ = ["plot_window_steps", "plot_windows"]
+__all__ = ["covered_inputs", "plot_window_steps", "plot_windows", "window_outlines"]
 
 
 def _window_rects(geom):
