@@ -17,7 +17,10 @@ X = example_input("ties", (6, 6))
 
 
 def _render(fig):
-    fig.canvas.draw()  # actually rasterise: layout and text errors only show up here
+    # actually rasterise: layout and text errors only show up here (a pyplot-free Figure's own canvas draws nothing)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
 
 
 def _calls():
@@ -189,3 +192,227 @@ def test_nan_and_infinities_keep_the_colour_scales_finite(special):
     assert np.isfinite([ax.images[0].norm.vmin, ax.images[0].norm.vmax]).all() and ax.images[0].norm.vmax == 1.0
     P.plot_window_steps([[1.0, special], [3.0, 2.0]])
     _render(ax.figure)
+
+
+# ---- readable on a projector: notebooks store figures at 100 dpi -------------------------------------------------
+
+FLOOR_PT = 7.5  # 10 px at 100 dpi is 7.2 pt; 7.5 pt (10.4 px) leaves a margin for rounding in rasterising
+X8 = np.round(example_input("relu", (8, 8)), 2)
+X_RELU = np.array([[0.0, 1.1, 1.3, 0.0, 0.0, 0.0], [0.0, 1.1, 0.0, 0.0, 0.0, 0.0],
+                   [0.0, 0.0, 1.2, 0.6, 0.0, 0.8], [0.3, 1.6, 0.9, 0.0, 1.0, 0.0]])  # notebook 06's tie example
+
+
+def _notebook_01_panels():
+    """Notebook 01's figure: input windows, max and average gradients, in one 10 x 3.4 in figure."""
+    fig = Figure(figsize=(10.0, 3.4), layout="constrained")
+    ax_in, ax_max, ax_avg = fig.subplots(1, 3)
+    g = np.ones((4, 4))
+    P.plot_windows(X8, kernel_size=2, selected=(1, 1), ax=ax_in)
+    P.plot_routed_gradient(run_pool("max", X8, 2, grad_output=g).dx, ax=ax_max, vmax=1.0)
+    P.plot_routed_gradient(run_pool("avg", X8, 2, grad_output=g).dx, ax=ax_avg, vmax=1.0)
+    return fig
+
+
+def _figures():
+    """Each public plot function on the inputs the notebooks give it (8x8 grids, a 16x16 Jacobian, ...)."""
+    x6 = np.random.default_rng(0).permutation(36).reshape(6, 6).astype(float)
+    x16 = example_input("relu", (16, 16))
+    return {
+        "plot_windows 8x8": lambda: P.plot_windows(X8, 2, selected=(1, 1)).figure,
+        "plot_windows 8x8 stride 3": lambda: P.plot_windows(X8, 2, 3, selected=(0, 1)).figure,
+        "plot_windows 8x8 dilated": lambda: P.plot_windows(X8, 2, 2, dilation=2, selected=(0, 0)).figure,
+        "plot_windows padding ceil_mode": lambda: P.plot_windows(X, 3, 2, 1, 1, True, selected=(1, 1)).figure,
+        "plot_windows 12x12": lambda: P.plot_windows(example_input("relu", (12, 12)), 3, 1, selected=(2, 3)).figure,
+        "plot_windows 16x16": lambda: P.plot_windows(x16, 4, selected=(0, 0)).figure,
+        "plot_routed_gradient 8x8": lambda: P.plot_routed_gradient(run_pool("max", X8, 2).dx, vmax=1.0).figure,
+        "plot_routed_gradient counts": lambda: P.plot_routed_gradient(run_pool("max", x6, 3, 1).dx,
+                                                                      route_counts("max", x6, 3, 1)).figure,
+        "plot_routed_gradient 16x16": lambda: P.plot_routed_gradient(run_pool("avg", x16, 2).dx).figure,
+        "plot_route_counts": lambda: P.plot_route_counts("max", X8, 3, 1).figure,
+        "plot_jacobian 4x16": lambda: P.plot_jacobian("avg", X[:4, :4], 2).figure,
+        "plot_jacobian 16x16": lambda: P.plot_jacobian("avg", (4, 4), 3, 1, padding=1).figure,
+        "plot_jacobian 16x64": lambda: P.plot_jacobian("max", X8, 2).figure,
+        "plot_pooling_comparison 8x8": lambda: P.plot_pooling_comparison(X8, 2)[0].figure,
+        "plot_window_steps 2x2": lambda: P.plot_window_steps([[0.64, 0.1], [1.3, 0.95]], grad=2.0)[0].figure,
+        "plot_window_steps 3x3": lambda: P.plot_window_steps(X8[:3, :3])[0].figure,
+        "plot_tie_policies 4x6": lambda: P.plot_tie_policies(X_RELU, 2)[0].figure,
+        "plot_tie_policies 8x8": lambda: P.plot_tie_policies(X8, 2)[0].figure,
+        "notebook 01 panels": _notebook_01_panels,
+    }
+
+
+def _texts(fig):
+    from matplotlib.text import Text
+
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+def test_every_public_plot_function_has_a_typical_figure():
+    drawn = {name.split()[0] for name in _figures()}
+    assert {n for n in P.__all__ if n.startswith("plot_")} <= drawn
+
+
+@pytest.mark.parametrize("name", list(_figures()))
+def test_every_text_is_at_least_10_px_tall_at_100_dpi(name):
+    fig = _figures()[name]()
+    fig.set_dpi(100)
+    _render(fig)
+    texts = _texts(fig)
+    assert texts, "nothing to check"
+    small = sorted({(t.get_fontsize(), t.get_text()) for t in texts if t.get_fontsize() < FLOOR_PT})
+    assert not small, f"{name}: text below {FLOOR_PT} pt (10 px at 100 dpi): {small[:5]}"
+    words = {w.lower().strip(",:;()") for t in texts for w in t.get_text().split()}
+    assert not words & {"dy", "sparsity", "sparse"}, f"{name}: say g (upstream gradient) and fraction reached"
+    # and the font size really is the height drawn: a digit's box is at least 10 px tall at 100 dpi
+    digits = [t for t in texts if t.get_text().isdigit()]
+    if digits:
+        renderer = fig.canvas.get_renderer()
+        assert min(t.get_window_extent(renderer).height for t in digits) >= 10
+
+
+@pytest.mark.parametrize("name", list(_figures()))
+def test_every_colour_bar_says_what_the_colour_means(name):
+    fig = _figures()[name]()
+    bars = {im.colorbar for ax in fig.axes for im in ax.images if getattr(im, "colorbar", None) is not None}
+    for cb in bars:
+        label = cb.ax.get_ylabel() if cb.orientation == "vertical" else cb.ax.get_xlabel()
+        assert label.strip(), f"{name}: a colour bar without a label"
+        assert cb.ax.yaxis.label.get_fontsize() >= FLOOR_PT
+    if name.startswith(("plot_routed", "plot_route_counts", "plot_pooling", "plot_tie")):
+        assert bars and all("gradient received" in cb.ax.get_ylabel() for cb in bars)
+
+
+@pytest.mark.parametrize("name", ["plot_windows 8x8", "plot_windows 12x12", "plot_routed_gradient 8x8",
+                                  "plot_pooling_comparison 8x8", "plot_tie_policies 8x8", "notebook 01 panels"])
+def test_cell_numbers_fit_in_their_cells(name):
+    fig = _figures()[name]()
+    fig.set_dpi(100)
+    _render(fig)
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        if not ax.images:
+            continue
+        cell_px = abs(ax.transData.transform((1, 0))[0] - ax.transData.transform((0, 0))[0])
+        numbers = [t for t in ax.texts if t.get_text() and t.get_text()[0] in "-0123456789n"]
+        assert numbers
+        widest = max(t.get_window_extent(renderer).width for t in numbers)
+        assert widest <= cell_px, f"{name}: a {widest:.0f} px number in a {cell_px:.0f} px cell"
+
+
+def test_grids_beyond_12x12_carry_no_numbers_and_say_so():
+    ax = P.plot_routed_gradient(run_pool("avg", example_input("relu", (16, 16)), 2).dx)
+    assert not [t for t in ax.texts if t.get_text()[:1].isdigit()]
+    assert "12x12" in P.plot_routed_gradient.__doc__ and "12x12" in P.plot_windows.__doc__
+
+
+def test_figure_text_says_g_and_fraction_reached():
+    steps = P.plot_window_steps([[1.0, 3.0], [3.0, 2.0]], grad=0.5)
+    assert steps[2].get_title().startswith("3. backward: g = 0.50")
+    assert "fraction reached: 16 of 64 inputs (25%)" in P.plot_routed_gradient(run_pool("max", X8, 2).dx).get_title()
+
+
+# ---- the selection: a white line in a black halo ----------------------------------------------------------------
+
+def _selection_artists(ax):
+    from matplotlib.colors import to_rgba
+
+    white = to_rgba(P.SELECT_COLOR)
+    return [a for a in ax.patches + ax.lines
+            if (hasattr(a, "get_edgecolor") and to_rgba(a.get_edgecolor()) == white)
+            or (hasattr(a, "get_color") and not hasattr(a, "get_edgecolor") and to_rgba(a.get_color()) == white)]
+
+
+@pytest.mark.parametrize("make", [lambda: [P.plot_windows(X8, 2, selected=(1, 1))],
+                                  lambda: [P.plot_windows(X8, 2, 2, dilation=2, selected=(0, 0))],
+                                  lambda: P.plot_window_steps([[1.0, 3.0], [3.0, 2.0]])[1:]])
+def test_selection_and_winner_are_white_in_a_black_halo(make):
+    from matplotlib.colors import to_rgb
+    from matplotlib.patheffects import Stroke
+
+    from poolviz.style import SELECT_HALO
+
+    for ax in make():
+        marks = _selection_artists(ax)
+        assert marks
+        for a in marks:
+            halo = [e for e in a.get_path_effects() if isinstance(e, Stroke)]
+            assert halo and to_rgb(halo[0]._gc["foreground"]) == to_rgb(SELECT_HALO), a
+            assert halo[0]._gc["linewidth"] > a.get_linewidth()
+
+
+def test_winner_triangle_sits_in_the_first_maximum():
+    x = np.array([[1.0, 5.0], [5.0, 0.0]])
+    ax = P.plot_windows(x, 2, selected=(0, 0))
+    from matplotlib.patches import Polygon
+
+    (tri,) = [p for p in _selection_artists(ax) if isinstance(p, Polygon) and p.get_fill()]
+    cx, cy = np.asarray(tri.get_xy())[:3].mean(axis=0)
+    assert (round(cy), round(cx)) == (0, 1)  # (0, 1) is the first 5 in row-major order
+
+
+# ---- dilation: only the members; stride > kernel: the gaps ----------------------------------------------------
+
+def _selected_cells(ax):
+    """Input cells covered by the selection outlines (rectangles only)."""
+    from matplotlib.patches import Rectangle
+
+    cells = set()
+    for p in _selection_artists(ax):
+        if isinstance(p, Rectangle):
+            x0, y0, w, h = p.get_x(), p.get_y(), p.get_width(), p.get_height()
+            cells |= {(r, c) for r in range(-2, 10) for c in range(-2, 10) if x0 < c < x0 + w and y0 < r < y0 + h}
+    return cells
+
+
+def test_a_dilated_window_is_drawn_as_its_members_not_a_box():
+    ax = P.plot_windows(X8, kernel_size=2, stride=2, dilation=2, selected=(1, 0))
+    # window (1, 0) with kernel 2, stride 2, dilation 2: rows 2 and 4, columns 0 and 2 (by hand)
+    assert _selected_cells(ax) == {(2, 0), (2, 2), (4, 0), (4, 2)}
+    ax = P.plot_windows(X8, kernel_size=2, stride=2, selected=(1, 0))  # contiguous: the whole box
+    assert _selected_cells(ax) == {(2, 0), (2, 1), (3, 0), (3, 1)}
+
+
+def test_other_dilated_windows_outline_members_only():
+    from matplotlib.collections import LineCollection
+
+    ax = P.plot_windows(X8, kernel_size=2, stride=2, dilation=2)
+    (outlines,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    segments = outlines.get_segments()
+    assert len(segments) == 9 * 4 * 4  # 3x3 windows, 4 member cells each, 4 sides each
+    centres = {(round(float(np.mean(s[:, 1]))), round(float(np.mean(s[:, 0])))) for s in segments}
+    spans = {round(float(np.ptp(s[:, 0]) + np.ptp(s[:, 1])), 2) for s in segments}
+    assert max(spans) < 1  # every side is shorter than one cell: no box across the skipped inputs
+    assert all(r % 2 == 0 or c % 2 == 0 for r, c in centres)
+
+
+@pytest.mark.parametrize("k, s, d, gap_rows", [(2, 3, 1, {2, 5}), (2, 2, 2, {1, 3, 5, 7}), (3, 3, 1, {6, 7})])
+def test_gap_cells_are_marked_and_the_title_says_so(k, s, d, gap_rows):
+    # by hand, 8 inputs per axis: k=2 s=3 windows cover 0-1, 3-4, 6-7; k=2 s=2 d=2 covers 0, 2, 4, 6;
+    # k=3 s=3 covers 0-5 (floor mode drops 6-7)
+    expected = {(r, c) for r in range(8) for c in range(8) if r in gap_rows or c in gap_rows}
+    ax = P.plot_windows(X8, kernel_size=k, stride=s, dilation=d)
+    marks = [ln for ln in ax.lines if ln.get_marker() == "x"]
+    assert len(marks) == 1
+    got = {(round(y), round(x)) for x, y in zip(*marks[0].get_data())}
+    assert got == expected
+    assert f"{len(expected)} inputs in no window" in ax.get_title()
+    assert "x" in ax.get_title().split("\n")[-1]  # the title names the mark
+
+
+def test_no_gap_mark_when_every_input_is_in_a_window():
+    ax = P.plot_windows(X8, kernel_size=2)
+    assert not [ln for ln in ax.lines if ln.get_marker() == "x"] and "no window" not in ax.get_title()
+
+
+def test_tie_policy_panels_outline_the_windows():
+    from matplotlib.collections import LineCollection
+
+    axes = P.plot_tie_policies(X_RELU, 2)
+    for ax in axes:
+        (outlines,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+        boxes = set()
+        for i in range(0, len(outlines.get_segments()), 4):
+            pts = np.concatenate(outlines.get_segments()[i:i + 4])
+            boxes.add((round(float(pts[:, 1].min())), round(float(pts[:, 0].min()))))  # top-left cell
+        assert boxes == {(0, 0), (0, 2), (0, 4), (2, 0), (2, 2), (2, 4)}  # 2x2 windows over 4x6, by hand
+    assert axes[2].title.get_fontweight() == "bold" and axes[0].title.get_fontweight() == "normal"

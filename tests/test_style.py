@@ -56,3 +56,69 @@ def test_the_old_vermillion_alone_fails_the_same_check():
 def test_select_effects_draw_a_wider_halo_under_the_line():
     halo, normal = style.select_effects(2.0)
     assert halo._gc["linewidth"] > 2.0 and to_rgb(halo._gc["foreground"]) == to_rgb(style.SELECT_HALO)
+
+
+def test_text_sizes_stay_above_the_projector_floor():
+    # 10 px at the notebooks' 100 dpi is 7.2 pt; the floor is 7.5 pt, and every size the pictures use is above it
+    assert style.FONT_MIN >= 7.5
+    assert min(style.CELL_FONT, style.TICK_FONT, style.TITLE_FONT) >= style.FONT_MIN
+    assert style.CELL_FONT * 100 / 72 >= 10
+
+
+def test_gap_mark_differs_from_padding_and_the_selection():
+    assert to_rgb(style.GAP_MARK_COLOR) != to_rgb(style.PAD_COLOR)
+    mark, paper = (_luminance(to_rgb(c), "normal") for c in (style.GAP_MARK_COLOR, style.GAP_COLOR))
+    assert _contrast(mark, paper) >= 4.5
+
+
+def _demo_figure():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3, 2), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    im = ax.imshow(np.arange(64.0).reshape(8, 8), cmap=style.INPUT_CMAP)
+    for (i, j), v in np.ndenumerate(np.arange(64).reshape(8, 8)):
+        ax.text(j, i, str(v), ha="center", va="center", fontsize=8, color="white" if v < 32 else "black")
+    fig.colorbar(im, ax=ax, label="input value")
+    return fig
+
+
+def test_compact_png_is_smaller_and_looks_the_same():
+    import io
+
+    from PIL import Image
+
+    fig = _demo_figure()
+    full = io.BytesIO()
+    fig.savefig(full, format="png", bbox_inches="tight")
+    small = style.compact_png(fig)
+    a = np.asarray(Image.open(io.BytesIO(full.getvalue())).convert("RGB"), dtype=int)
+    b_img = Image.open(io.BytesIO(small))
+    b = np.asarray(b_img.convert("RGB"), dtype=int)
+    assert b_img.mode == "P" and a.shape == b.shape  # 256 colours, the same pixels as the figure at its dpi
+    assert len(small) < 0.6 * len(full.getvalue())
+    assert (b[0, 0] == 255).all()  # the paper stays exactly white
+    diff = np.abs(a - b).max(axis=-1)
+    assert np.mean(diff) < 4 and diff.max() <= 32  # a few levels off at most: no lost text or outline
+
+
+def test_show_figures_compact_registers_a_png_formatter():
+    import base64
+
+    from matplotlib.figure import Figure
+
+    registered = {}
+
+    class Formatter:
+        def for_type(self, cls, func):
+            registered[cls] = func
+
+    class Shell:
+        class display_formatter:  # noqa: N801 (IPython's attribute name)
+            formatters = {"image/png": Formatter()}
+
+    style.show_figures_compact(Shell())
+    png = base64.b64decode(registered[Figure](_demo_figure()))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(RuntimeError, match="inside IPython"):
+        style.show_figures_compact()

@@ -16,6 +16,11 @@ No ``plt.show()``, no ``savefig``, no rcParams changed at import.
 
 Colours, colour scales (NaN- and infinity-safe), text colour and number formatting come from
 :mod:`poolviz.style`, which the explorers use too; the reasons for each colormap are written there.
+
+Readable on a projector: notebooks store figures at 100 dpi, and no text in these figures is smaller than
+8 pt (11 px there). A figure made here is sized with its grid (0.4 in per cell, up to 10 in wide); numbers
+are printed in grids up to 12x12 and left out of larger ones, never shrunk. Every colour bar says what its
+colour means. ``poolviz.style.show_figures_compact()`` stores the figures with 256 colours, a third of the bytes.
 """
 from ..style import GRAD_CMAP, INPUT_CMAP, OKABE_ITO, SELECT_COLOR, SIGNED_CMAP, grad_norm  # noqa: F401 (old home)
 from ..style import format_value  # noqa: F401
