@@ -33,6 +33,7 @@ def _calls():
         "plot_jacobian_max": lambda ax: P.plot_jacobian("max", (4, 4), 2, ax=ax),
         "plot_jacobian_avg": lambda ax: P.plot_jacobian("avg", X, 2, 1, ax=ax, padding=1),
         "plot_route_counts": lambda ax: P.plot_route_counts("lse", X, 2, ax=ax, beta=3.0),
+        "plot_axis_windows": lambda ax: P.plot_axis_windows(9, 3, 2, 1, 2, ax=ax),
     }
 
 
@@ -237,6 +238,8 @@ def _figures():
         "plot_window_steps 3x3": lambda: P.plot_window_steps(X8[:3, :3])[0].figure,
         "plot_tie_policies 4x6": lambda: P.plot_tie_policies(X_RELU, 2)[0].figure,
         "plot_tie_policies 8x8": lambda: P.plot_tie_policies(X8, 2)[0].figure,
+        "plot_axis_windows dilated": lambda: P.plot_axis_windows(9, 3, 2, padding=1, dilation=2).figure,
+        "plot_axis_windows ceil_mode": lambda: P.plot_axis_windows(5, 3, 3, 1, ceil_mode=True, cells=(-1, 9)).figure,
         "notebook 01 panels": _notebook_01_panels,
     }
 
@@ -416,3 +419,21 @@ def test_tie_policy_panels_outline_the_windows():
             boxes.add((round(float(pts[:, 1].min())), round(float(pts[:, 0].min()))))  # top-left cell
         assert boxes == {(0, 0), (0, 2), (0, 4), (2, 0), (2, 2), (2, 4)}  # 2x2 windows over 4x6, by hand
     assert axes[2].title.get_fontweight() == "bold" and axes[0].title.get_fontweight() == "normal"
+
+
+@pytest.mark.parametrize("L, k, s, p, d, ceil, windows", [
+    (9, 3, 2, 1, 2, False, [[-1, 1, 3], [1, 3, 5], [3, 5, 7], [5, 7, 9]]),   # by hand: start i*s - p, d apart
+    (5, 3, 3, 1, 1, True, [[-1, 0, 1], [2, 3, 4]]),                          # the third would start at L: dropped
+    (6, 3, 2, 0, 1, True, [[0, 1, 2], [2, 3, 4], [4, 5, 6]]),                # ceil_mode adds a window past the end
+])
+def test_plot_axis_windows_marks_each_window_s_members_and_the_next(L, k, s, p, d, ceil, windows):
+    ax = P.plot_axis_windows(L, k, s, p, d, ceil)
+    filled = {}
+    for patch in ax.patches:
+        x, y = patch.get_xy()
+        if patch.get_width() == 0.8:   # a member mark, in row y + 0.4
+            filled.setdefault(round(y + 0.4), []).append(round(x + 0.4))
+    rows = [sorted(filled[r]) for r in sorted(filled)]
+    assert rows[:-1] == windows
+    assert rows[-1] == [c + s * len(windows) for c in windows[0]]   # the next window, dashed
+    assert ax.get_title().endswith(f"{len(windows)} windows")

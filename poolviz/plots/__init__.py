@@ -25,9 +25,10 @@ colour means. ``poolviz.style.show_figures_compact()`` stores the figures with 2
 from ..style import GRAD_CMAP, INPUT_CMAP, OKABE_ITO, SELECT_COLOR, SIGNED_CMAP, grad_norm  # noqa: F401 (old home)
 from ..style import format_value  # noqa: F401
 from .gradients import plot_jacobian, plot_pooling_comparison, plot_route_counts, plot_routed_gradient, plot_tie_policies
-from .windows import plot_window_steps, plot_windows
+from .windows import plot_axis_windows, plot_window_steps, plot_windows
 
 __all__ = [
+    "plot_axis_windows",
     "plot_jacobian",
     "plot_pooling_comparison",
     "plot_route_counts",

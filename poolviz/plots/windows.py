@@ -9,11 +9,11 @@ from .. import max_pool as _max
 from ..checks import check_array
 from ..geometry import pool_geometry
 from ..reference import max_winners
-from ..style import (GAP_COLOR, GAP_MARK_COLOR, INPUT_CMAP, SELECT_COLOR, WINDOW_COLORS, format_value, grad_norm,
+from ..style import (OKABE_ITO, OUTSIDE_COLOR, PAD_COLOR, TICK_FONT, TITLE_FONT, GAP_COLOR, GAP_MARK_COLOR, INPUT_CMAP, SELECT_COLOR, WINDOW_COLORS, format_value, grad_norm,
                      padded_grid, select_effects, value_norm, window_color)
 from .cells import grid_figsize, grid_style, heatmap, new_axes, with_padding_colour
 
-__all__ = ["covered_inputs", "plot_window_steps", "plot_windows", "window_outlines"]
+__all__ = ["covered_inputs", "plot_axis_windows", "plot_window_steps", "plot_windows", "window_outlines"]
 
 
 def _window_rects(geom):
@@ -245,3 +245,61 @@ def _mark_gaps(ax, gaps, texts):
         c, r = t.get_position()
         if gaps[round(r), round(c)]:
             t.set_color("black")
+
+
+def plot_axis_windows(length, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, *, cells=None,
+                      rows=None, ax=None):
+    """The windows along one axis: input indices on top, then one row per window with its members only.
+
+    The top row numbers the cells of the axis: the input ``0 .. length-1``, the padding (grey, hatched) and
+    any cells beyond the padding (dotted), which only a ``ceil_mode`` window or the next window reaches. Row
+    ``i + 1`` marks the ``kernel_size`` members of window ``i`` (``dilation - 1`` cells apart), and a dashed
+    last row, *next*, the window ``i = L_out`` that is not counted. The geometry is poolviz's
+    (:func:`poolviz.geometry.pool_geometry`, PyTorch's rule), so the picture checks a rule derived elsewhere.
+
+    Parameters
+    ----------
+    length : int
+        The axis's length ``L``.
+    kernel_size, stride, padding, dilation, ceil_mode
+        As in ``max_pool1d``; ``stride=None`` means the kernel size.
+    cells : (int, int), optional
+        The range ``[lo, hi)`` of cell indices drawn; several panels with the same range share a scale.
+    rows : int, optional
+        Rows of windows to leave room for (at least the windows plus *next*), to align several panels.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    geom = pool_geometry((length,), kernel_size, stride, padding, dilation, ceil_mode, dims=1).w
+    s, p, d, k = geom.stride, geom.padding, geom.dilation, geom.kernel
+    members = list(geom.coords()) + [geom.out * s - p + d * np.arange(k)]   # the windows, then the next one
+    last = max(length + p, int(members[-1][-1]) + 1)
+    lo, hi = cells or (-p, last)
+    if ax is None:
+        ax = new_axes(figsize=(min(10.0, 0.4 * (hi - lo) + 1.4), 0.4 * (len(members) + 1) + 0.7))[0, 0]
+    for c in range(-p, last):
+        padding_cell, beyond = not 0 <= c < length, c >= length + p
+        hatched = padding_cell and not beyond  # a hatch takes the edge colour: a light one keeps the index legible
+        ax.add_patch(Rectangle((c - 0.5, -0.5), 1, 1, linestyle=":" if beyond else "-",
+                               facecolor=OUTSIDE_COLOR if beyond else PAD_COLOR if padding_cell else "white",
+                               edgecolor="0.65" if hatched else "0.45", hatch="///" if hatched else None))
+        ax.text(c, 0, str(c), ha="center", va="center", fontsize=TICK_FONT, color="0.3" if padding_cell else "black")
+    for i, row in enumerate(members, start=1):
+        is_next = i == len(members)
+        for c in row:
+            ax.add_patch(Rectangle((c - 0.4, i - 0.4), 0.8, 0.8, facecolor="none" if is_next else OKABE_ITO[3],
+                                   edgecolor="0.3" if is_next else OKABE_ITO[3], linestyle="--" if is_next else "-"))
+    labels = ["input index"] + [f"window {i}" for i in range(len(members) - 1)] + ["next"]
+    ax.set_yticks(range(len(members) + 1), labels, fontsize=TICK_FONT)
+    ax.tick_params(length=0)
+    ax.set_xticks([])
+    ax.set_xlim(lo - 0.6, hi - 0.4)
+    ax.set_ylim(max(rows or 0, len(members)) + 0.5, -0.5)
+    ax.set_aspect("equal")
+    ax.spines[:].set_visible(False)
+    options = f"L={length}, k={k}, s={s}" + (f", p={p}" if p else "") + (f", d={d}" if d > 1 else "")
+    ax.set_title(options + (", ceil_mode" if ceil_mode else "") + f"\n{geom.out} windows", fontsize=TITLE_FONT)
+    return ax
