@@ -8,6 +8,10 @@ left eye and glasses of the portrait of Grace Hopper (US Navy photograph, public
 matplotlib ships as ``mpl-data/sample_data/grace_hopper.jpg``. It was made by
 :func:`_make_hopper_patch` (block-averaged 6x6 pixels to 1, then rounded to uint8); nothing
 is downloaded.
+
+The handwritten digits, ``poolviz/data/digits.csv.gz`` (:func:`load_digits`), are the UCI "Optical
+Recognition of Handwritten Digits" test set (Alpaydin and Kaynak 1998, CC BY 4.0): 1797 images of 8x8
+pixels, values 0..16. ``poolviz/data/DIGITS.md`` gives the source, the licence and the citation.
 """
 from __future__ import annotations
 
@@ -15,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["PRESETS", "example_input", "image_patch"]
+__all__ = ["PRESETS", "example_input", "image_patch", "load_digits"]
 
 _PATCH_FILE = Path(__file__).with_name("data") / "hopper_patch.txt"
+_DIGITS_FILE = Path(__file__).with_name("data") / "digits.csv.gz"
 _CROP = (slice(176, 272), slice(176, 272))  # rows, cols of the 600x512 photograph: one eye and the glasses
 _BLOCK = 6  # 96 pixels / 6 = 16 cells per side
 
@@ -33,6 +38,23 @@ def image_patch() -> np.ndarray:
     ndarray of shape (16, 16)
     """
     return np.loadtxt(_PATCH_FILE, dtype=np.uint8).astype(np.float64) / 255.0
+
+
+def load_digits() -> tuple[np.ndarray, np.ndarray]:
+    """The shipped handwritten digits: 1797 images of 8x8 pixels and their labels (see ``data/DIGITS.md``).
+
+    Returns
+    -------
+    images : ndarray of float64, shape (1797, 8, 8)
+        Pixel values, integers 0..16 (the number of "on" pixels in a 4x4 block of the original 32x32 bitmap).
+    labels : ndarray of int64, shape (1797,)
+        The digit, 0..9, in the file's order (not grouped by class).
+    """
+    import gzip
+
+    with gzip.open(_DIGITS_FILE, "rt", encoding="ascii") as f:
+        table = np.loadtxt(f, delimiter=",", dtype=np.int64)
+    return table[:, :64].reshape(-1, 8, 8).astype(np.float64), table[:, 64]
 
 
 def _make_hopper_patch() -> np.ndarray:

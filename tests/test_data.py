@@ -41,3 +41,15 @@ def test_bad_arguments():
         example_input("noise")
     with pytest.raises(ValueError, match="at most"):
         example_input("image", (17, 4))
+
+
+def test_the_shipped_digits_are_the_uci_test_set():
+    from poolviz.data import load_digits
+
+    images, labels = load_digits()
+    assert images.shape == (1797, 8, 8) and images.dtype == np.float64 and labels.shape == (1797,)
+    assert images.min() == 0 and images.max() == 16 and np.array_equal(images, np.round(images))
+    # the class distribution of optdigits.tes, as the UCI dataset description lists it
+    assert np.bincount(labels).tolist() == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+    # the first test image is a 0: a ring of ink around an empty centre
+    assert labels[0] == 0 and images[0, 3:5, 3:5].max() == 0 and images[0, 1:7, 1:7].max() >= 13
