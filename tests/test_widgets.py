@@ -832,3 +832,13 @@ def test_default_info_line_reads_9_of_36():
 
     text = re.sub(r"<[^>]+>", "", explore().info.value)
     assert "the error signal reaches 9 of 36 inputs (25%)" in text
+
+
+def test_static_explorer_refuses_rows_and_steps_outside_the_output():
+    with pytest.raises(ValueError, match=r"no picture for row in \[5\].*selected=\(5, 0\) is outside the output"):
+        static_explorer("row", [0, 5], kernel_size=2, size=6)
+    with pytest.raises(ValueError, match=r"no picture for step in \[10, -1\].*steps 0 to 9"):
+        static_explorer("step", [0, 10, -1], kernel_size=2, size=6)
+    with pytest.raises(TypeError, match="step=1.5"):
+        static_explorer("step", [1.5], kernel_size=2, size=6)
+    assert static_explorer("row", [2, 0], kernel_size=2, size=6).labels == ["2", "0"]

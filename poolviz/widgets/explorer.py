@@ -110,7 +110,7 @@ class PoolExplorer(widgets.VBox):
         if x is None and options.get("input_kind") is None and get_op(p["op"]).nonnegative:
             # the default preset was chosen for the op: say so
             self.note = (f"input: the {_input_label(p['input_kind'])} preset, as {get_op(p['op']).label} needs "
-                         f"inputs &ge; 0 (it samples each window in proportion to its values)")
+                         f"inputs >= 0 (it samples each window in proportion to its values)")
         # the controls a picture depends on, fixed now (the registry may gain an op later; this menu will not)
         self._names = [name for name in defaults() if name not in ("sample", "seed")]
         style = {"description_width": "initial"}
@@ -242,7 +242,7 @@ class PoolExplorer(widgets.VBox):
         finally:
             self._busy = False
         self.note = (f"input switched from {_input_label(before)} to {_input_label(NONNEGATIVE_INPUT)}: "
-                     f"{spec.label} samples each window in proportion to its values, so it needs inputs &ge; 0")
+                     f"{spec.label} samples each window in proportion to its values, so it needs inputs >= 0")
 
     def _on_resample(self, _button=None):
         self._sample += 1
@@ -336,7 +336,7 @@ def _input_label(kind: str) -> str:
 
 
 def _note_html(note: str) -> str:
-    return f"<div style='color:#0072B2'><b>Note:</b> {note}.</div>" if note else ""
+    return f"<div style='color:#0072B2'><b>Note:</b> {_html(note.rstrip('.'))}.</div>" if note else ""
 
 
 def _info_html(state, step, dx_shown, reached_share, unlabelled=()) -> str:
@@ -351,8 +351,10 @@ def _info_html(state, step, dx_shown, reached_share, unlabelled=()) -> str:
     if not state["is_gradient"]:
         sums = f"<b style='color:#b2182b'>{sums}</b>"
     head = f"<b>{spec.label}</b>{rule}"
-    small = (f"; no numbers in the {' and '.join(unlabelled)} panel{'s' * (len(unlabelled) > 1)}: its cells are "
-             f"too small (choose a smaller input)") if unlabelled else ""
+    many = len(unlabelled) > 1
+    names = ", ".join(unlabelled[:-1]) + " and " + unlabelled[-1] if many else "".join(unlabelled)
+    small = (f"; no numbers in the {names} panel{'s' * many}: {'their' if many else 'its'} cells are too small "
+             f"for them (choose a smaller input)") if unlabelled else ""
     if step >= n_out:
         return (f"{head}: the error signal reaches <b>{reached} of {n_in}</b> inputs "
                 f"({reached_share:.0%}); {sums}{small}")
@@ -432,7 +434,8 @@ def explore(x=None, op="max", kernel_size=2, stride=None, **options) -> PoolExpl
     ------
     TypeError, ValueError
         For a value no control can hold (a tuple ``kernel_size``, ``beta <= 0`` on its log slider, a ``size``
-        above 32, an unknown preset), naming the argument. A value a control can hold is never changed: a
+        above 32, an unknown preset), naming the argument; for a ``height`` (it follows from the layout) or a
+        ``width`` outside 252..4000. A value a control can hold is never changed: a
         control's range widens to hold it, and an op that refuses it says why in the widget.
     """
     return PoolExplorer(x, op, kernel_size, stride, **options)

@@ -110,6 +110,8 @@ def check(name: str, value):
             raise ValueError(f"size={size}: keep it small, at most {MAX_CELLS} (a {MAX_CELLS}x{MAX_CELLS} input); "
                              f"for a larger one call the ops themselves.")
         return size
+    if name == "step":  # the backward player's step: checked against the output by the caller
+        return _integer(name, value)
     if name in ("row", "col"):
         index = _integer(name, value)
         if index < 0:

@@ -75,11 +75,15 @@ def static_explorer(vary="step", values=None, *, compress_level=9, width=None, h
         check_selected(p, base)
     notes = []
     if explore_kwargs.get("x") is None and explore_kwargs.get("input_kind") is None and get_op(p["op"]).nonnegative:
-        notes.append(f"input: the post-ReLU preset, as {get_op(p['op']).label} needs inputs &ge; 0")
+        notes.append(f"input: the post-ReLU preset, as {get_op(p['op']).label} needs inputs >= 0")
     left_out = []
     if vary == "step":
         n_out = base["run"].y.size
-        steps = [int(step) for step in (range(n_out + 1) if values is None else values)]
+        steps = list(range(n_out + 1)) if values is None else [check("step", v) for v in values]
+        outside = [step for step in steps if not 0 <= step <= n_out]
+        if outside:
+            raise ValueError(f"no picture for step in {outside!r}: the backward has steps 0 to {n_out} (one per "
+                             f"output cell).")
         frames = [(base, step, str(step)) for step in steps]
     else:
         given = values is not None
@@ -95,6 +99,7 @@ def static_explorer(vary="step", values=None, *, compress_level=9, width=None, h
         for v in values:
             try:
                 state = scene.compute(dict(p, **{vary: v}))
+                check_selected(dict(p, **{vary: v}), state)  # a row or column outside the output is not moved
             except (ValueError, TypeError) as exc:
                 left_out.append((v, str(exc)))
                 continue
@@ -105,7 +110,7 @@ def static_explorer(vary="step", values=None, *, compress_level=9, width=None, h
                              f"values out, or change the other arguments.")
         if left_out:
             notes.append(f"left out {vary} = {', '.join(_label(v) for v, _ in left_out)}: "
-                         + "; ".join(_html(why) for _, why in left_out))
+                         + "; ".join(why for _, why in left_out))
     if not frames:
         raise ValueError(f"no valid frame for {vary} in {list(values)!r}: {left_out[-1][1] if left_out else ''}")
     scene.fix_layout([state for state, _, _ in frames])  # one size for every frame
@@ -122,10 +127,11 @@ def static_explorer(vary="step", values=None, *, compress_level=9, width=None, h
     play = widgets.Play(value=0, min=0, max=len(images) - 1, interval=700)
     links = [widgets.jslink((slider, "index"), (stack, "selected_index")),
              widgets.jslink((play, "value"), (slider, "index"))]
-    note = "<br>".join(notes)
+    note = "\n".join(notes)
     parts = [widgets.HBox([play, slider]), stack]
     if note:
-        parts.insert(1, widgets.HTML(f"<div style='color:#0072B2'><b>Note:</b> {note}.</div>"))
+        lines = "<br>".join(_html(n.rstrip(".")) for n in notes)
+        parts.insert(1, widgets.HTML(f"<div style='color:#0072B2'><b>Note:</b> {lines}.</div>"))
     box = widgets.VBox(parts)
     box.slider, box.play, box.stack, box.frames, box.labels, box.links = slider, play, stack, pngs, labels, links
     box.dx_shown, box.left_out, box.note = dx_shown, left_out, note
