@@ -18,6 +18,11 @@ from poolviz.widgets import PoolExplorer, explore, parse_matrix, static_explorer
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
+def _png_size(png):
+    """(width, height) in pixels, from the PNG's header."""
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
 def _ones(y):
     return np.ones(np.shape(y))
 
@@ -81,13 +86,31 @@ def test_every_op_matches_its_backward(op, setup, forward, backward):
     np.testing.assert_array_equal(ex.dx, backward(_ones(y), x))
 
 
-def test_irrelevant_controls_are_disabled():
+def _hidden(control):
+    return control.layout.display == "none"
+
+
+def test_irrelevant_controls_are_hidden_and_come_back():
     ex = explore(op="lse")
     assert ex.padding.disabled and ex.dilation.disabled and not ex.beta.disabled and ex.resample.disabled
+    assert _hidden(ex.padding) and _hidden(ex.dilation) and _hidden(ex.ceil_mode) and _hidden(ex.resample)
+    assert _hidden(ex.tie_policy) and _hidden(ex.norm_type) and not _hidden(ex.beta)
     ex.op.value = "max"
     assert not ex.padding.disabled and not ex.dilation.disabled and ex.beta.disabled
+    assert not _hidden(ex.padding) and not _hidden(ex.dilation) and not _hidden(ex.tie_policy) and _hidden(ex.beta)
+    assert _hidden(ex.count_include_pad)
     ex.op.value = "avg"
     assert not ex.padding.disabled and ex.dilation.disabled and not ex.count_include_pad.disabled
+    assert not _hidden(ex.count_include_pad) and _hidden(ex.dilation) and _hidden(ex.tie_policy)
+    ex.op.value = "stochastic"
+    assert not _hidden(ex.resample) and not ex.resample.disabled and _hidden(ex.padding)
+    # controls every op uses stay, and hiding one control leaves those that share its row alone
+    for name in ("op", "kernel_size", "stride", "input_kind", "size", "grad_kind", "row", "col", "step"):
+        assert not _hidden(getattr(ex, name)), name
+    ex.input_kind.value = "custom"
+    assert _hidden(ex.size) and not _hidden(ex.matrix)
+    ex.input_kind.value = "ties"
+    assert not _hidden(ex.size) and _hidden(ex.matrix)
 
 
 def test_upstream_gradient_presets():
@@ -222,7 +245,7 @@ def test_static_explorer_sweeps_the_tie_rules():
 @pytest.mark.parametrize("change,expected", [
     ({"padding": 2}, "padding"),                       # padding larger than kernel // 2
     ({"size": 4, "kernel_size": 6}, "does not fit"),   # kernel larger than the input
-    ({"op": "stochastic"}, "non-negative"),            # stochastic pooling on negative values
+    ({"input_kind": "custom", "matrix": "1 -2\n3 4", "op": "stochastic"}, "non-negative"),  # a typed matrix < 0
     ({"matrix": "1 2\n3", "input_kind": "custom"}, "same number of entries"),
     ({"matrix": "1 x", "input_kind": "custom"}, "could not read"),
     ({"kernel_size": 3, "stride": 1, "dilation": 3}, "does not fit"),  # the dilated window is too wide
@@ -288,7 +311,7 @@ def test_static_explorer_has_browser_side_links():
     assert len(box.frames) == 10 and all(f.startswith(PNG) for f in box.frames)
     assert box.nbytes == sum(map(len, box.frames)) and box.nbytes < 200_000
     assert isinstance(box.stack, ipywidgets.Stack) and len(box.stack.children) == 10
-    assert box.stack.selected_index == 9 and box.slider.index == 9
+    assert box.stack.selected_index == 0 and box.slider.index == 0 and box.play.value == 0  # the first frame
     with pytest.raises(ValueError, match="vary"):
         static_explorer("nonsense")
 
@@ -323,9 +346,10 @@ def test_explorer_display_carries_a_png_fallback_for_static_pages():
     import base64
 
     ex = explore(op="avg", kernel_size=2)
-    bundle = ex._repr_mimebundle_()
+    bundle, metadata = ex._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert base64.b64decode(bundle["image/png"]) == ex.png and ex.png.startswith(b"\x89PNG")
+    assert metadata == {"image/png": {"width": 800}}  # shown at its natural width, not at its 1600 pixels
     ex.close()
 
 
@@ -358,7 +382,7 @@ def test_nan_input_keeps_the_colour_scale_of_the_other_values():
 
 @pytest.mark.parametrize("vary, size", [("row", 4), ("col", 12), ("row", 16)])
 def test_static_explorer_sweeps_every_output_row_or_column(vary, size):
-    box = static_explorer(vary, kernel_size=2, stride=1, size=size)
+    box = static_explorer(vary, kernel_size=2, stride=1, size=size, compress_level=1)
     assert box.labels == [str(i) for i in range(size - 1)]  # the output's rows (columns), not range(8)
 
 
@@ -413,7 +437,7 @@ def test_labels_keep_clear_of_the_outline_band():
     from poolviz.widgets.raster import compose_heatmap as _compose_heatmap
 
     x = np.array([[-0.13, -2.33], [1.3, 0.0]])
-    cell = 25  # an 8x8 explorer's cell
+    cell = 62  # a 16x16 explorer's cell, in PNG pixels
     pic = _compose_heatmap(x, "cividis", matplotlib.colors.Normalize(-3, 2), cell)
     plain = _compose_heatmap(x, "cividis", matplotlib.colors.Normalize(-3, 2), cell, labels=False)
     ink = np.nonzero((pic != plain).any(axis=2))
@@ -422,12 +446,19 @@ def test_labels_keep_clear_of_the_outline_band():
     assert cols.min() >= _BORDER_BAND and cols.max() <= cell - 1 - _BORDER_BAND
 
 
-def test_image_keeps_its_aspect_ratio_in_narrow_panels():
+def test_image_is_as_wide_as_its_container_up_to_its_natural_width():
     ex = explore()
-    assert ex.image.layout.object_fit == "contain"
-    assert (ex.image.layout.width, ex.image.layout.height) == ("660px", "260px")
+    layout = ex.image.layout
+    assert (layout.width, layout.max_width, layout.height) == ("100%", "800px", "auto")
     box = static_explorer("kernel_size", [1, 2], size=4)
-    assert all(img.layout.object_fit == "contain" for img in box.stack.children)
+    assert all((img.layout.width, img.layout.max_width, img.layout.height) == ("100%", "800px", "auto")
+               for img in box.stack.children)
+    ex = explore(width=600)
+    assert ex.image.layout.max_width == "600px" and _png_size(ex.png)[0] == 1200  # twice the pixels
+    with pytest.raises(TypeError, match="height=260.*width= alone"):
+        explore(height=260)
+    with pytest.raises(ValueError, match="width=100"):
+        static_explorer("step", width=100)
 
 
 def test_dropdowns_are_wide_enough_for_their_labels():
@@ -591,16 +622,16 @@ def test_the_tie_rule_control_follows_breaks_ties(monkeypatch, breaks_ties):
 def test_gradient_scale_is_fixed_and_never_below_the_largest_upstream_gradient():
     ex = explore(op="avg", kernel_size=2, size=4)
     np.testing.assert_array_equal(ex.dx, np.full((4, 4), 0.25))  # each input: 1/k^2 of the upstream 1
-    titles = ex._renderer.panels[2]._title_lines
+    titles = ex._scene.titles[2]
     assert titles[1] == "from all outputs, scale 0..1"  # not 0..0.25: 1/k^2 must look small
     ex.step.value = 1  # while stepping, the scale stays that of the whole backward
-    assert ex._renderer.panels[2]._title_lines[1] == "after 1 of 4 outputs, scale 0..1"
+    assert ex._scene.titles[2][1] == "after 1 of 4 outputs, scale 0..1"
     ex.step.value = ex.step.max
     ex.op.value = "max"
-    assert ex._renderer.panels[2]._title_lines[1] == "from all outputs, scale 0..1"
+    assert ex._scene.titles[2][1] == "from all outputs, scale 0..1"
     ex.grad_kind.value = "random"  # signed: the scale is symmetric, up to the largest |gradient|
     top = max(np.abs(ex.grad_output).max(), np.abs(ex.dx).max())
-    assert ex._renderer.panels[2]._title_lines[1] == f"from all outputs, scale 0..{format_value(top)}"
+    assert ex._scene.titles[2][1] == f"from all outputs, scale 0..{format_value(top)}"
 
 
 # --- never change what the user asked for in silence ---------------------------------------------------------
@@ -624,7 +655,7 @@ def test_explore_honours_values_outside_its_controls_ranges(kwargs, control, exp
     assert getattr(ex, control).value == kwargs[control]  # not clamped to the slider's usual range
     assert ex.message == ""
     np.testing.assert_allclose(ex.dx, expected(ex.x), rtol=1e-12, atol=0)
-    box = static_explorer("step", input_kind="relu", **kwargs)  # the same arguments, the same numbers
+    box = static_explorer("step", [ex.step.max], input_kind="relu", **kwargs)  # the same arguments, numbers
     np.testing.assert_array_equal(box.dx_shown[-1], ex.dx)
 
 
@@ -698,3 +729,116 @@ def test_grad_is_gone_and_grad_kind_is_the_upstream_preset():
     assert not hasattr(ex, "grad")
     box = static_explorer("grad_kind", kernel_size=2, size=4)
     assert box.labels == ["ones", "random", "onehot"] and box.slider.description == "upstream grad"
+
+
+# --- stochastic pooling needs inputs >= 0: offered one, in words ------------------------------------------------
+
+def test_choosing_stochastic_pooling_on_a_signed_preset_switches_to_post_relu_and_says_so():
+    ex = explore(op="max", kernel_size=2, input_kind="random", size=6)
+    assert (ex.x < 0).any() and ex.note == ""
+    ex.op.value = "stochastic"
+    assert ex.input_kind.value == "relu" and ex.message == "" and "Not drawn" not in ex.error.value
+    x = example_input("relu", (6, 6))
+    np.testing.assert_array_equal(ex.x, x)
+    np.testing.assert_array_equal(ex.dx, pv.stochastic_pool2d_backward(np.ones((3, 3)), x, ex.indices, 2))
+    assert "switched from" in ex.note and "random (continuous)" in ex.note and "post-ReLU" in ex.note
+    assert "Note:" in ex.info.value and "switched from" in ex.info.value
+    ex.row.value = 1  # the note stays while the learner explores
+    assert "switched from" in ex.info.value
+    ex.op.value = "max"  # a new choice of op: the note goes, and the input stays what it was said to be
+    assert ex.note == "" and "Note:" not in ex.info.value and ex.input_kind.value == "relu"
+
+
+def test_a_non_negative_preset_is_kept_when_stochastic_pooling_is_chosen():
+    ex = explore(op="max", kernel_size=2, input_kind="ties", size=6)
+    ex.op.value = "stochastic"
+    assert ex.input_kind.value == "ties" and ex.note == "" and ex.message == ""
+
+
+def test_stochastic_pooling_asked_for_on_a_signed_input_says_why_not_and_what_to_do():
+    ex = explore(op="stochastic", kernel_size=2, input_kind="random", size=6)  # asked for: never changed
+    assert ex.input_kind.value == "random"
+    assert "non-negative" in ex.message and "post-ReLU" in ex.message and "Not drawn" in ex.error.value
+    ex = explore(op="stochastic", kernel_size=2, input_kind="relu", size=6)
+    ex.input_kind.value = "random"
+    assert ex.input_kind.value == "random" and "non-negative" in ex.message
+    ex = explore(np.array([[1.0, -2.0], [3.0, 4.0]]), op="max", kernel_size=2)
+    ex.op.value = "stochastic"  # a typed matrix is never replaced
+    assert ex.input_kind.value == "custom" and ex.note == ""
+    assert "non-negative" in ex.message and "your matrix has negative entries" in ex.message
+    assert "type a matrix of numbers >= 0" in ex.message
+    ex.matrix.value = "1 2\n3 4"
+    assert ex.message == ""
+
+
+def test_stochastic_pooling_by_default_gets_the_post_relu_preset_and_says_so():
+    ex = explore(op="stochastic", kernel_size=2)
+    assert ex.input_kind.value == "relu" and ex.message == "" and "post-ReLU" in ex.note
+    assert "Note:" in ex.info.value
+    box = static_explorer("step", op="stochastic", kernel_size=2, size=4)
+    np.testing.assert_array_equal(box.dx_shown[-1], explore(op="stochastic", kernel_size=2, size=4).dx)
+    assert "post-ReLU" in box.note and any(isinstance(w, ipywidgets.HTML) for w in box.children)
+
+
+# --- the kernel-free explorer: first frame, and refusals in words ------------------------------------------------
+
+def test_static_explorer_opens_on_the_first_frame_pytorchs_rule():
+    x = np.array([[1.0, 1.0, 0.0, 2.0], [0.0, 0.5, 2.0, 2.0]])
+    box = static_explorer("tie_policy", x=x, op="max", kernel_size=2)
+    assert box.labels[0] == "first" and box.slider.value == "first" and box.slider.index == 0
+    assert box.stack.selected_index == 0 and box.play.value == 0
+    # what the first frame shows is PyTorch's rule: the first maximum of each window gets its gradient
+    np.testing.assert_array_equal(box.dx_shown[0], [[1, 0, 0, 1], [0, 0, 0, 0]])
+    step = static_explorer("step", op="max", kernel_size=2, size=4)
+    assert step.stack.selected_index == 0 and step.labels[0] == "0"
+
+
+def test_static_explorer_refuses_given_values_it_cannot_draw_naming_them():
+    with pytest.raises(ValueError, match=r"no picture for padding in \[2\].*padding=2: .*padding"):
+        static_explorer("padding", [0, 1, 2], kernel_size=2, size=6)
+    with pytest.raises(ValueError, match=r"op in \['stochastic'\].*non-negative"):
+        static_explorer("op", ["max", "stochastic"], kernel_size=2, input_kind="random", size=6)
+
+
+def test_static_explorer_default_sweeps_say_what_they_leave_out():
+    box = static_explorer("padding", kernel_size=2, size=6)
+    assert box.labels == ["0", "1"] and [v for v, _ in box.left_out] == [2]
+    assert "left out padding = 2" in box.note
+    notes = [w.value for w in box.children if isinstance(w, ipywidgets.HTML)]
+    assert notes and "left out padding = 2" in notes[0]
+    box = static_explorer("op", kernel_size=2, input_kind="random", size=6)
+    assert [v for v, _ in box.left_out] == ["stochastic"] and "left out op = stochastic" in box.note
+    assert static_explorer("padding", [0, 1], kernel_size=2, size=6).note == ""
+
+
+# --- vocabulary -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("op", ["max", "avg", "lse", "stochastic"])
+def test_the_info_line_speaks_of_the_error_signal_reaching_inputs(op):
+    import re
+
+    ex = explore(op=op, kernel_size=2, input_kind="relu", size=6)
+    text = re.sub(r"<[^>]+>", "", ex.info.value)
+    reached = np.count_nonzero(ex.dx)
+    assert f"the error signal reaches {reached} of 36 inputs ({reached / 36:.0%})" in text
+    ex.step.value = 2
+    texts = [re.sub(r"<[^>]+>", "", ex.info.value), *(line for lines in ex._scene.titles for line in lines)]
+    for t in texts:
+        assert "sparsity" not in t.lower() and not re.search(r"\bdy\b", t), t
+
+
+def test_default_info_line_reads_9_of_36():
+    import re
+
+    text = re.sub(r"<[^>]+>", "", explore().info.value)
+    assert "the error signal reaches 9 of 36 inputs (25%)" in text
+
+
+def test_static_explorer_refuses_rows_and_steps_outside_the_output():
+    with pytest.raises(ValueError, match=r"no picture for row in \[5\].*selected=\(5, 0\) is outside the output"):
+        static_explorer("row", [0, 5], kernel_size=2, size=6)
+    with pytest.raises(ValueError, match=r"no picture for step in \[10, -1\].*steps 0 to 9"):
+        static_explorer("step", [0, 10, -1], kernel_size=2, size=6)
+    with pytest.raises(TypeError, match="step=1.5"):
+        static_explorer("step", [1.5], kernel_size=2, size=6)
+    assert static_explorer("row", [2, 0], kernel_size=2, size=6).labels == ["2", "0"]

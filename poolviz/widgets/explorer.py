@@ -1,9 +1,14 @@
 """The live explorer: :class:`PoolExplorer`'s controls wired to a :class:`~poolviz.widgets.scene.Scene`.
 
 The controls are built from the checked parameters (:mod:`poolviz.widgets.params`) and the op registry: the
-op menu lists :data:`poolviz.ops.OPS`, every op option with a ``slider`` gets a slider, and a control is
-enabled exactly when the chosen op has that option. A value outside a control's usual range widens the range:
-the control shows what was asked for, and the op says in the widget if it refuses it.
+op menu lists :data:`poolviz.ops.OPS`, every op option with a ``slider`` gets a slider, and a control is shown
+exactly when the chosen op has that option (the others are hidden). A value outside a control's usual range
+widens the range: the control shows what was asked for, and the op says in the widget if it refuses it. When
+the explorer changes a setting itself (the post-ReLU input for stochastic pooling, which needs inputs >= 0),
+it says so in the line under the picture.
+
+The picture is as wide as its container, up to its natural width (800 CSS px by default), with its height
+following its aspect ratio; the PNG has twice the pixels each way (:mod:`poolviz.widgets.raster`).
 """
 from __future__ import annotations
 
@@ -15,12 +20,16 @@ import numpy as np
 
 from ..ops import OPS, get_op
 from ..routing import fraction_reached
-from .params import GRADS, INPUTS, RANGES, STRIDES, TIES, defaults, label, params, slider_options
+from .params import (GRADS, INPUTS, NONNEGATIVE_INPUT, RANGES, STRIDES, TIES, defaults, label, params,
+                     picture_width, slider_options)
 from .scene import Scene, check_selected
 
-__all__ = ["PoolExplorer", "explore", "image_layout"]
+__all__ = ["MATRIX_WIDTH", "PoolExplorer", "explore", "image_layout"]
 
 _GEOMETRY = ("padding", "dilation", "ceil_mode", "count_include_pad")  # shared by the ops that have them
+#: Width (CSS px) of the matrix box: its 80-px label, then 8 columns of "-12.5" (about 300 px in a 13-px
+#: DejaVu Sans, wider than most interface fonts), two spaces between columns, padding and a scroll bar.
+MATRIX_WIDTH = 520
 
 
 def _int_slider(name, value, **kw) -> widgets.IntSlider:
@@ -77,12 +86,17 @@ class PoolExplorer(widgets.VBox):
     ``padding``, ``dilation``, ``ceil_mode``, ``count_include_pad``, ``input_kind``, ``size``, ``matrix``
     (text, for ``input_kind="custom"``), ``grad_kind``, ``row`` and ``col`` (the selected output cell),
     ``tie_policy``, ``play`` and ``step`` (the backward player: step k shows the gradient of the first k output
-    cells, row-major; the last step is the whole backward). Controls an op does not have are disabled.
+    cells, row-major; the last step is the whole backward). Controls an op does not have are hidden (and
+    disabled); they come back when an op that has them is chosen. ``note`` is what the explorer changed by
+    itself, said in the info line ("" when nothing): choosing stochastic pooling, which needs inputs >= 0, on
+    a preset input with negative values switches the input to the post-ReLU preset. ``unlabelled`` names the
+    panels whose cells were too small for their numbers.
     """
 
-    def __init__(self, x=None, op="max", kernel_size=2, stride=None, *, width=660, height=260, **options):
+    def __init__(self, x=None, op="max", kernel_size=2, stride=None, *, width=None, height=None, **options):
+        width = picture_width(width, height)
         p = params(x, op, kernel_size, stride, **options)
-        scene = Scene(width, height)
+        scene = Scene(width)
         try:  # the first picture; an invalid setting is shown in the widget, below
             first = dict(scene.compute(p), params=p)
         except Exception:
@@ -91,10 +105,19 @@ class PoolExplorer(widgets.VBox):
             check_selected(p, first)  # before any widget exists: nothing to close when it raises
         self._busy = True
         self._seed, self._sample, self._custom_x = p["seed"], 0, p["custom_x"]
+        self._width = width
+        self.note = ""
+        if x is None and options.get("input_kind") is None and get_op(p["op"]).nonnegative:
+            # the default preset was chosen for the op: say so
+            self.note = (f"input: the {_input_label(p['input_kind'])} preset, as {get_op(p['op']).label} needs "
+                         f"inputs >= 0 (it samples each window in proportion to its values)")
         # the controls a picture depends on, fixed now (the registry may gain an op later; this menu will not)
         self._names = [name for name in defaults() if name not in ("sample", "seed")]
         style = {"description_width": "initial"}
-        small = widgets.Layout(width="230px")
+
+        def small():  # every control its own Layout: hiding one must not hide the others
+            return widgets.Layout(width="230px")
+
         self.op = widgets.Dropdown(options=[(spec.menu, name) for name, spec in OPS.items()], value=p["op"],
                                    description=label("op"), layout=widgets.Layout(width="190px"))
         self._sliders = {name: _option_slider(name, option, p[name], style)
@@ -107,34 +130,34 @@ class PoolExplorer(widgets.VBox):
         self.resample = widgets.Button(description="resample", tooltip="draw a new stochastic sample",
                                        layout=widgets.Layout(width="90px"))
         self.kernel_size = _int_slider("kernel_size", p["kernel_size"], description=label("kernel_size"),
-                                       style=style, layout=small)
+                                       style=style, layout=small())
         strides = sorted({*STRIDES, p["stride"]} - {0})  # a stride outside the menu joins it
         self.stride = widgets.Dropdown(options=[("= kernel", 0)] + [(str(s), s) for s in strides], value=p["stride"],
                                        description=label("stride"), layout=widgets.Layout(width="180px"))
-        self.padding = _int_slider("padding", p["padding"], description="padding", style=style, layout=small)
-        self.dilation = _int_slider("dilation", p["dilation"], description="dilation", style=style, layout=small)
+        self.padding = _int_slider("padding", p["padding"], description="padding", style=style, layout=small())
+        self.dilation = _int_slider("dilation", p["dilation"], description="dilation", style=style, layout=small())
         self.ceil_mode = widgets.Checkbox(value=p["ceil_mode"], description="ceil_mode", indent=False,
                                           layout=widgets.Layout(width="100px"))
         self.count_include_pad = widgets.Checkbox(value=p["count_include_pad"], description="count_include_pad",
                                                   indent=False, layout=widgets.Layout(width="150px"))
         self.input_kind = widgets.Dropdown(options=INPUTS, value=p["input_kind"], description="input",
                                            layout=widgets.Layout(width="240px"))
-        self.size = _int_slider("size", p["size"], description="size", style=style, layout=small)
+        self.size = _int_slider("size", p["size"], description="size", style=style, layout=small())
+        # wide enough for 8 columns of numbers such as "-12.5" without wrapping (see MATRIX_WIDTH)
         self.matrix = widgets.Textarea(value=p["matrix"], placeholder="1 2 3\n4 5 6\n7 8 9", description="matrix",
                                        continuous_update=False, rows=_text_rows(p["matrix"]),
-                                       layout=widgets.Layout(width="260px"))
+                                       layout=widgets.Layout(width=f"{MATRIX_WIDTH}px", max_width="100%"))
         self.grad_kind = widgets.Dropdown(options=GRADS, value=p["grad_kind"], description=label("grad_kind"),
                                           style=style, layout=widgets.Layout(width="300px"))
         self.row = widgets.IntSlider(value=p["row"], min=0, max=max(p["row"], 0), description=label("row"),
-                                     style=style, layout=small)
+                                     style=style, layout=small())
         self.col = widgets.IntSlider(value=p["col"], min=0, max=max(p["col"], 0), description="col", style=style,
-                                     layout=small)
+                                     layout=small())
         self.play = widgets.Play(value=0, min=0, max=1, step=1, interval=700, description="play backward")
         self.step = widgets.IntSlider(value=0, min=0, max=1, description=label("step"), style=style)
         self._links = [widgets.jslink((self.play, "value"), (self.step, "value"))]
-        # a fixed size, so the page does not jump when the picture changes; "contain" keeps the aspect ratio
-        # when a narrow panel shrinks the width (the picture is letterboxed, not squashed)
-        self.image = widgets.Image(format="png", layout=image_layout(width, height))
+        # as wide as the page allows, up to the picture's natural width; the height follows the aspect ratio
+        self.image = widgets.Image(format="png", layout=image_layout(width))
         self.info = widgets.HTML()
         self.error = widgets.HTML(layout=widgets.Layout(min_height="22px"))
         self._scene = scene
@@ -142,6 +165,8 @@ class PoolExplorer(widgets.VBox):
         self._state = first if first and _same_params(self.params(), p) else {}
         self.message = ""
         self.x = self.output = self.grad_output = self.dx = self.dx_shown = self.indices = None
+        self.unlabelled = ()
+        self._info_body = ""
         self.winners = np.zeros((0, 2), dtype=int)
         self.fraction_reached = float("nan")
         self.sum_text, self.is_gradient = "", True
@@ -160,7 +185,8 @@ class PoolExplorer(widgets.VBox):
             getattr(self, name).observe(self._on_change, names="value")
         self.resample.on_click(self._on_resample)
         self._busy = False
-        self.update(full_step=True)
+        # the first picture is the one a notebook stores: a smaller palette PNG; later ones encode fast
+        self.update(full_step=True, compress_level=9)
 
     def _repr_mimebundle_(self, **kwargs):
         """The widget, plus its current picture as a PNG for pages that cannot run widgets.
@@ -171,6 +197,8 @@ class PoolExplorer(widgets.VBox):
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is not None and self.png:
             bundle["image/png"] = base64.b64encode(self.png).decode("ascii")
+            # the PNG has SCALE times the pixels: show it at its natural width, not twice that
+            return bundle, {"image/png": {"width": self._width}}
         return bundle
 
     def close(self):
@@ -187,25 +215,57 @@ class PoolExplorer(widgets.VBox):
     def _on_change(self, change):
         if self._busy:
             return
-        at_end = change["owner"] is not self.step and self.step.value == self.step.max
+        owner = change["owner"]
+        if owner is self.op or owner is self.input_kind:
+            self.note = ""  # a note about the input holds until the op or the input is chosen again
+        if owner is self.op:
+            self._offer_valid_input()
+        at_end = owner is not self.step and self.step.value == self.step.max
         self.update(full_step=at_end)
+
+    def _offer_valid_input(self):
+        """An op that needs inputs >= 0 chosen on a preset with negative values: switch to the post-ReLU
+        preset, and say so (a typed matrix is never changed: its message says what to do)."""
+        spec = get_op(self.op.value)
+        if not spec.nonnegative or self.input_kind.value == "custom":
+            return
+        try:
+            x = self._scene.input(self.params())
+        except (ValueError, TypeError):
+            return
+        if not (x < 0).any():
+            return
+        before = self.input_kind.value
+        self._busy = True
+        try:
+            self.input_kind.value = NONNEGATIVE_INPUT
+        finally:
+            self._busy = False
+        self.note = (f"input switched from {_input_label(before)} to {_input_label(NONNEGATIVE_INPUT)}: "
+                     f"{spec.label} samples each window in proportion to its values, so it needs inputs >= 0")
 
     def _on_resample(self, _button=None):
         self._sample += 1
         self.update(full_step=self.step.value == self.step.max)
 
     def _sync_enabled(self):
+        """Show the controls the chosen op and input use; hide (and disable) the others."""
         spec = get_op(self.op.value)
+        custom = self.input_kind.value == "custom"
         for name in (*_GEOMETRY, *self._sliders):
-            getattr(self, name).disabled = name not in spec.options
-        self.tie_policy.disabled = not spec.breaks_ties
-        self.resample.disabled = "rng" not in spec.options  # only an op that samples can draw again
-        self.size.disabled = self.input_kind.value == "custom"
-        self.matrix.layout.display = None if self.input_kind.value == "custom" else "none"
+            _show(getattr(self, name), name in spec.options)
+        _show(self.tie_policy, spec.breaks_ties)
+        _show(self.resample, "rng" in spec.options)  # only an op that samples can draw again
+        _show(self.size, not custom)
+        _show(self.matrix, custom)
         self.matrix.rows = _text_rows(self.matrix.value)
 
-    def update(self, full_step=False):
-        """Recompute and redraw for the current control values; on an invalid combination, show why."""
+    def update(self, full_step=False, compress_level=None):
+        """Recompute and redraw for the current control values; on an invalid combination, show why.
+
+        ``compress_level`` (0-9) asks for a smaller palette PNG, slower to encode; None (live updates) for
+        the fast one.
+        """
         self._sync_enabled()
         p = self.params()
         try:
@@ -216,8 +276,10 @@ class PoolExplorer(widgets.VBox):
                 state["params"] = p
         except Exception as exc:  # never raise into the notebook: show the op's own message instead
             self.message = str(exc) if isinstance(exc, (ValueError, TypeError)) else f"{type(exc).__name__}: {exc}"
+            self.message += self._what_to_do(p)
             self.error.value = (f"<div style='color:#b2182b'><b>Not drawn:</b> {_html(self.message)}"
                                 f"<br><i>(showing the last valid picture)</i></div>")
+            self.info.value = _note_html(self.note) + self._info_body  # the last valid picture's line
             return
         self.message = ""
         self.error.value = ""
@@ -240,13 +302,44 @@ class PoolExplorer(widgets.VBox):
         self.fraction_reached = fraction_reached(run.dx)
         self.sum_text, self.is_gradient = state["sum_text"], state["is_gradient"]
         self._state = state
-        self.png = self._scene.draw(state, step)
+        self.png = self._scene.draw(state, step, compress_level)
         self.winners = self._scene.winners
+        self.unlabelled = self._scene.unlabelled
         self.image.value = self.png
-        self.info.value = _info_html(state, step, self.dx_shown, self.fraction_reached)
+        self._info_body = _info_html(state, step, self.dx_shown, self.fraction_reached, self.unlabelled)
+        self.info.value = _note_html(self.note) + self._info_body
+
+    def _what_to_do(self, p) -> str:
+        """The explorer's own advice after an op's message, for an op that needs inputs >= 0."""
+        if not get_op(p["op"]).nonnegative:
+            return ""
+        try:
+            x = self._scene.input(p)
+        except (ValueError, TypeError):
+            return ""
+        if not (x < 0).any():
+            return ""
+        where = "your matrix has" if p["input_kind"] == "custom" else f"the {_input_label(p['input_kind'])} input has"
+        return (f" Here {where} negative entries: type a matrix of numbers >= 0, or choose the input "
+                f"{_input_label(NONNEGATIVE_INPUT)}.")
 
 
-def _info_html(state, step, dx_shown, reached_share) -> str:
+def _show(widget, visible: bool):
+    """Show ``widget``, or hide it (and disable it, where it can be): an unused control takes no room."""
+    widget.layout.display = None if visible else "none"
+    if hasattr(widget, "disabled"):
+        widget.disabled = not visible
+
+
+def _input_label(kind: str) -> str:
+    return "\u201c" + dict((v, k) for k, v in INPUTS)[kind] + "\u201d"
+
+
+def _note_html(note: str) -> str:
+    return f"<div style='color:#0072B2'><b>Note:</b> {_html(note.rstrip('.'))}.</div>" if note else ""
+
+
+def _info_html(state, step, dx_shown, reached_share, unlabelled=()) -> str:
     """The line under the picture. While the player is stepping, the picture shows a partial backward: the
     step's own count comes first, and the whole backward's numbers are labelled as such."""
     run = state["run"]
@@ -258,12 +351,16 @@ def _info_html(state, step, dx_shown, reached_share) -> str:
     if not state["is_gradient"]:
         sums = f"<b style='color:#b2182b'>{sums}</b>"
     head = f"<b>{spec.label}</b>{rule}"
+    many = len(unlabelled) > 1
+    names = ", ".join(unlabelled[:-1]) + " and " + unlabelled[-1] if many else "".join(unlabelled)
+    small = (f"; no numbers in the {names} panel{'s' * many}: {'their' if many else 'its'} cells are too small "
+             f"for them (choose a smaller input)") if unlabelled else ""
     if step >= n_out:
         return (f"{head}: the error signal reaches <b>{reached} of {n_in}</b> inputs "
-                f"({reached_share:.0%}); {sums}")
+                f"({reached_share:.0%}); {sums}{small}")
     so_far = int(np.count_nonzero(dx_shown))
     return (f"{head}: <b>step {step} of {n_out}</b>, the error signal has reached <b>{so_far} of {n_in}</b> "
-            f"inputs so far; <i>whole backward:</i> {reached} of {n_in} inputs ({reached_share:.0%}), {sums}")
+            f"inputs so far; <i>whole backward:</i> {reached} of {n_in} inputs ({reached_share:.0%}), {sums}{small}")
 
 
 def _text_rows(text: str) -> int:
@@ -272,9 +369,13 @@ def _text_rows(text: str) -> int:
     return 3 if n == 0 else min(8, max(2, n))
 
 
-def image_layout(width: int, height: int) -> widgets.Layout:
-    """A fixed-size picture that keeps its aspect ratio when a narrow panel shrinks it."""
-    return widgets.Layout(width=f"{width}px", height=f"{height}px", object_fit="contain")
+def image_layout(width: int) -> widgets.Layout:
+    """A picture as wide as its container, up to ``width`` CSS pixels, its height following its aspect ratio.
+
+    So it grows with the page under browser zoom (CSS pixels grow) and shrinks in a narrow panel, never
+    squashed and never letterboxed.
+    """
+    return widgets.Layout(width="100%", max_width=f"{width}px", height="auto")
 
 
 def _same_params(a, b) -> bool:
@@ -319,7 +420,9 @@ def explore(x=None, op="max", kernel_size=2, stride=None, **options) -> PoolExpl
         (``beta``, ``norm_type``); ``input_kind`` ("random", "ties", "relu", "image"), ``size`` (at most 32),
         ``grad_kind`` (the upstream gradient: "ones", "random", "onehot"), ``selected`` ((row, col) of an
         output cell), ``tie_policy`` ("first", "split", "all"; max pooling's rule for a tied maximum),
-        ``seed``, ``width``, ``height`` (pixels).
+        ``seed``, ``width`` (the picture's natural width in CSS pixels, default 800; on a page it is as wide as
+        its container, up to this; its height follows the layout). The input preset defaults to ``"random"``,
+        or ``"relu"`` for an op that needs inputs >= 0 (stochastic pooling), which the info line says.
 
     Returns
     -------
@@ -331,7 +434,8 @@ def explore(x=None, op="max", kernel_size=2, stride=None, **options) -> PoolExpl
     ------
     TypeError, ValueError
         For a value no control can hold (a tuple ``kernel_size``, ``beta <= 0`` on its log slider, a ``size``
-        above 32, an unknown preset), naming the argument. A value a control can hold is never changed: a
+        above 32, an unknown preset), naming the argument; for a ``height`` (it follows from the layout) or a
+        ``width`` outside 252..4000. A value a control can hold is never changed: a
         control's range widens to hold it, and an op that refuses it says why in the widget.
     """
     return PoolExplorer(x, op, kernel_size, stride, **options)

@@ -17,11 +17,14 @@ import numpy as np
 from ..ops import OPS, Option, get_op
 from ..ties import TIE_POLICIES
 
-__all__ = ["GRADS", "INPUTS", "LABELS", "MAX_CELLS", "RANGES", "STRIDES", "TIES", "check", "defaults",
-           "label", "matrix_text", "params", "slider_options", "sweeps"]
+__all__ = ["GRADS", "INPUTS", "LABELS", "MAX_CELLS", "NONNEGATIVE_INPUT", "RANGES", "STRIDES", "TIES", "check",
+           "defaults", "label", "matrix_text", "params", "picture_width", "slider_options", "sweeps"]
 
 INPUTS = [("random (continuous)", "random"), ("integers, many ties", "ties"), ("post-ReLU, many zeros", "relu"),
           ("image patch", "image"), ("my own (type below)", "custom")]
+#: The preset offered to an op that needs inputs >= 0 (stochastic pooling): the default input for it, and what the
+#: live explorer switches to, saying so, when such an op is chosen on a preset with negative values.
+NONNEGATIVE_INPUT = "relu"
 GRADS = [("all ones", "ones"), ("random", "random"), ("one-hot on the selected output", "onehot")]
 # max pooling's rule for a tied maximum; "first" is the op itself (PyTorch), the others come from poolviz.ties
 TIES = [("first maximum (PyTorch)", "first"), ("split equally among ties", "split"),
@@ -107,6 +110,8 @@ def check(name: str, value):
             raise ValueError(f"size={size}: keep it small, at most {MAX_CELLS} (a {MAX_CELLS}x{MAX_CELLS} input); "
                              f"for a larger one call the ops themselves.")
         return size
+    if name == "step":  # the backward player's step: checked against the output by the caller
+        return _integer(name, value)
     if name in ("row", "col"):
         index = _integer(name, value)
         if index < 0:
@@ -135,6 +140,22 @@ def check(name: str, value):
     return value
 
 
+def picture_width(width=None, height=None) -> int:
+    """The picture's natural width in CSS pixels (default 800), checked; its height follows from the layout."""
+    from .raster import MARGIN, TITLE_W, WIDTH
+
+    if height is not None:
+        raise TypeError(f"height={height!r}: the picture's height follows from its layout and its width; give "
+                        f"width= alone (the natural width in CSS pixels, default {WIDTH}).")
+    if width is None:
+        return WIDTH
+    low = TITLE_W + 2 * MARGIN
+    if not isinstance(width, numbers.Integral) or isinstance(width, (bool, np.bool_)) or not low <= width <= 4000:
+        raise ValueError(f"width={width!r}: give the picture's natural width in CSS pixels, an integer from {low} "
+                         f"to 4000 (default {WIDTH}).")
+    return int(width)
+
+
 def matrix_text(x) -> str:
     """``x`` (H, W) as the matrix box shows it: one row per line."""
     return "\n".join(" ".join(f"{v:g}" for v in row) for row in np.atleast_2d(np.asarray(x, dtype=float)))
@@ -161,10 +182,14 @@ def params(x=None, op="max", kernel_size=2, stride=None, *, padding=0, dilation=
         raise ValueError(f"input_kind={input_kind!r} with your own x: give one of them (x is shown as 'custom').")
     if not isinstance(selected, (tuple, list)) or len(selected) != 2:
         raise TypeError(f"selected={selected!r}: give the output cell as (row, col).")
+    if x is not None:
+        input_kind = "custom"
+    elif input_kind is None:  # the default preset: one the op can take (stochastic pooling needs inputs >= 0)
+        input_kind = NONNEGATIVE_INPUT if get_op(check("op", op)).nonnegative else "random"
     given = dict(op=op, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
                  ceil_mode=ceil_mode, count_include_pad=count_include_pad, size=size, grad_kind=grad_kind,
-                 row=selected[0], col=selected[1], tie_policy=tie_policy, seed=seed,
-                 input_kind="custom" if x is not None else (input_kind or "random"), **op_options)
+                 row=selected[0], col=selected[1], tie_policy=tie_policy, seed=seed, input_kind=input_kind,
+                 **op_options)
     p = dict(defaults(), **{name: check(name, value) for name, value in given.items()})
     custom = None if x is None else np.asarray(x, dtype=float)
     return dict(p, custom_x=custom, matrix="" if custom is None else matrix_text(custom))

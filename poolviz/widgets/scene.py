@@ -15,11 +15,11 @@ from ..data import example_input
 from ..geometry import pool_geometry
 from ..ops import get_op
 from ..routing import contributions, run_pool
-from ..style import (INPUT_CMAP, OUTSIDE_COLOR, PAD_COLOR, format_value, grad_norm, gradient_sum_check, padded_grid,
-                     value_norm, window_color)
+from ..style import (INPUT_CMAP, OUTSIDE_COLOR, PAD_COLOR, format_value, grad_norm, gradient_sum_check,
+                     padded_grid, value_norm, window_color)
 from ..ties import tie_policy_contributions
 from .params import MAX_CELLS, matrix_text
-from .raster import Renderer, compose_heatmap, rect_lines
+from .raster import SCALE, WIDTH, Renderer, compose_heatmap, fit_font, label_texts, rect_lines
 
 __all__ = ["Scene", "check_selected", "parse_matrix"]
 
@@ -82,9 +82,13 @@ class Scene:
     ``p`` is the dict of :func:`poolviz.widgets.params.params` (or the live explorer's control values).
     """
 
-    def __init__(self, width=660, height=260):
-        self.renderer = Renderer(width, height)
+    def __init__(self, width=WIDTH):
+        self.renderer = Renderer(width)
         self.winners = np.zeros((0, 2), dtype=int)  # (row, col) of the input cells marked by the last draw
+        self.unlabelled = ()  # the panels whose cells were too small for their numbers in the last draw
+        self.fonts = ()  # the font size (PNG px) of each panel's numbers in the last draw, None where none
+        self.titles = ()  # each panel's title lines in the last draw
+        self.fixed = {}  # a layout every picture keeps (see fix_layout)
 
     @staticmethod
     def input(p) -> np.ndarray:
@@ -163,8 +167,32 @@ class Scene:
         # the backward is linear in the upstream gradient: add each output's share in turn
         return np.tensordot(run.grad_output.ravel()[:step], self.routes(state)[:step], axes=1)
 
-    def draw(self, state, step, compress_level=1) -> bytes:
-        """Update the figure's artists for ``state`` at player ``step`` and return the PNG."""
+    @staticmethod
+    def grid_shapes(state):
+        """((rows, cols) of the input grid with its padding, of the output, of the gradient), and where the
+        gradient's first cell lies in the input grid: what the layout depends on."""
+        grid = padded_grid(state["x"], state["geom"])
+        return (grid.values.shape, tuple(state["geom"].out_shape), state["x"].shape), (-grid.row0, -grid.col0)
+
+    def fix_layout(self, states):
+        """Draw every picture from now on with one layout and one size: that of the largest of ``states``.
+
+        The kernel-free explorer's frames then have one size, so the page does not jump while they play.
+        """
+        plans = [self.grid_shapes(s) for s in states]
+        big = tuple(tuple(max(shapes[k][d] for shapes, _ in plans) for d in range(2)) for k in range(3))
+        offset = tuple(max(off[d] for _, off in plans) for d in range(2))
+        layout = self.renderer.plan(big, offset)
+        height = max(self.renderer.plan(shapes, off, kind=layout.kind, cell=layout.cell).height
+                     for shapes, off in plans)
+        self.fixed = dict(kind=layout.kind, cell=layout.cell, height=height)
+
+    def draw(self, state, step, compress_level=None) -> bytes:
+        """Update the figure's artists for ``state`` at player ``step`` and return the PNG.
+
+        ``compress_level``: None for the fast encoding of a live update, 0-9 for a smaller palette PNG
+        (see :meth:`poolviz.widgets.raster.Renderer.png`).
+        """
         dx_shown = self.dx_at(state, step)
         R = self.renderer
         x, geom, run = state["x"], state["geom"], state["run"]
@@ -172,18 +200,28 @@ class Scene:
         Ho, Wo = geom.out_shape
         n_out = Ho * Wo
         grid = padded_grid(x, geom)  # the padding, and any ceil_mode window that runs past it
+        layout = R.plan(*self.grid_shapes(state), **self.fixed)
+        cell_in = cell_dx = layout.cell  # CSS px: every panel has the same cells
         fill = np.where(grid.padding[..., None], _PAD_RGB, _OUTSIDE_RGB)
         xnorm = value_norm(x)
-        cell_in = R.cell_size(*grid.values.shape)
-        cell_out = R.cell_size(Ho, Wo)
-        cell_dx = R.cell_size(H, W)
-        pin, pout, pdx = R.panels
-        pin.show(compose_heatmap(grid.values, INPUT_CMAP, xnorm, cell_in, blank=grid.blank, fill=fill),
-                 grid.rows, grid.cols)
-        pout.show(compose_heatmap(run.y, INPUT_CMAP, xnorm, cell_out), (-0.5, Ho - 0.5), (-0.5, Wo - 0.5))
-        # one fixed gradient scale for every step: never below the largest upstream gradient, so 1/k^2 looks small
+        # one gradient scale for every step: never below the largest upstream gradient, so 1/k^2 looks small
         gcmap, gnorm = grad_norm(run.grad_output, run.dx)
-        pdx.show(compose_heatmap(dx_shown, gcmap, gnorm, cell_dx), (-0.5, H - 0.5), (-0.5, W - 0.5))
+        panels = [(grid.values, INPUT_CMAP, xnorm, grid.blank), (run.y, INPUT_CMAP, xnorm, None),
+                  (dx_shown, gcmap, gnorm, None)]
+        texts = [label_texts(values, blank) for values, _, _, blank in panels]
+        cell = layout.cell * SCALE
+        # one font size for the numbers of all three panels; a panel whose numbers do not fit at FONT_MIN
+        # gets none, and the info line says so
+        common = fit_font([t for ts in texts for t in ts], cell)
+        fonts = [common or fit_font(ts, cell) for ts in texts]
+        self.fonts = tuple(fonts)  # PNG px per panel (None: no numbers)
+        self.unlabelled = tuple(name for name, font, ts in zip(("input", "output", "gradient"), fonts, texts)
+                                if font is None and any(ts))
+        R.begin(layout)
+        for k, ((values, cmap, norm, blank), font, ts) in enumerate(zip(panels, fonts, texts)):
+            compose_heatmap(values, cmap, norm, cell, labels=font is not None, font_px=font, blank=blank,
+                            fill=fill if blank is not None else None, texts=ts, out=R.area(k, values.shape))
+        extents = [(grid.rows, grid.cols), ((-0.5, Ho - 0.5), (-0.5, Wo - 0.5)), ((-0.5, H - 0.5), (-0.5, W - 0.5))]
         # window outlines on the cell borders, in four alternating colours. Edges that overlapping windows
         # share run side by side, half a pixel either side of the border: the windows above and below each
         # other (rows of a different parity) share vertical edges, so those move with the row's parity, and
@@ -221,24 +259,26 @@ class Scene:
         R.targets_in.set_visible(winners)
         R.sel_out.set_bounds(j - 0.5, i - 0.5, 1, 1)
         R.sel_out.set_visible(show_sel)
-        out = 1.0 / cell_dx  # a ring 1 px outside the border: where the selected output's gradient lands
-        R.targets_dx.set_data(*rect_lines(ti - out, tj - out, 1 + 2 * out, 1 + 2 * out))
+        # a ring on the border (its halo inside the band): where the selected output's gradient lands
+        R.targets_dx.set_data(*rect_lines(ti, tj, 1, 1))
         R.targets_dx.set_visible(show_sel)
         if "counts" in state:  # ops that route to one input: box the inputs that receive from 2+ windows
             counts = state["counts"] if step == n_out else np.count_nonzero(self.routes(state)[:step], axis=0)
             mi, mj = np.nonzero(counts >= 2)
         else:
             mi = mj = np.zeros(0, dtype=int)
-        inset = 1.1 / cell_dx  # just inside the border (and the orange ring), within the band
+        inset = 1.1 / cell_dx  # just inside the border, over the ring's halo, within the band
         R.multi.set_data(*rect_lines(mi + inset, mj + inset, 1 - 2 * inset, 1 - 2 * inset))
         stride = (geom.h.stride, geom.w.stride)
-        pin.set_title(f"input x ({H}x{W})" + (", padding grey" if geom.h.padding or geom.w.padding else ""),
-                      f"kernel {geom.kernel}, stride {stride}", f"window ({i}, {j}) outlined")
-        pout.set_title(f"output y ({Ho}x{Wo})", get_op(state["op"]).label, f"cell ({i}, {j}) outlined")
         where = f"after {step} of {n_out} outputs" if step < n_out else "from all outputs"
         if step == n_out and not state["is_gradient"]:  # the wrong tie rule: say so in the picture too
             note = gradient_sum_check(run.dx, run.grad_output, short=True)[0]
         else:
             note = "blue box: reached 2+ times" if len(mi) else ""
-        pdx.set_title(_DX_TITLES[state["policy"]], f"{where}, scale 0..{format_value(gnorm.vmax)}", note)
+        titles = [(f"input x ({H}x{W})" + (", padding grey" if geom.h.padding or geom.w.padding else ""),
+                   f"kernel {geom.kernel}, stride {stride}", f"window ({i}, {j}) outlined"),
+                  (f"output y ({Ho}x{Wo})", get_op(state["op"]).label, f"cell ({i}, {j}) outlined"),
+                  (_DX_TITLES[state["policy"]], f"{where}, scale 0..{format_value(gnorm.vmax)}", note)]
+        self.titles = titles
+        R.finish(titles, extents)
         return R.png(compress_level)
