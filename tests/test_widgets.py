@@ -433,7 +433,7 @@ def test_tied_maxima_are_all_marked_under_the_split_rule():
 
 
 def test_labels_keep_clear_of_the_outline_band():
-    from poolviz.widgets.raster import BORDER_BAND as _BORDER_BAND
+    from poolviz.widgets.glyphs import BORDER_BAND as _BORDER_BAND
     from poolviz.widgets.raster import compose_heatmap as _compose_heatmap
 
     x = np.array([[-0.13, -2.33], [1.3, 0.0]])

@@ -18,9 +18,9 @@ from PIL import Image  # noqa: E402
 import poolviz as pv  # noqa: E402
 from poolviz.style import PAD_COLOR, SELECT_COLOR, SELECT_HALO, select_effects  # noqa: E402
 from poolviz.widgets import explore, static_explorer  # noqa: E402
-from poolviz.widgets.raster import (BORDER_BAND, CELL_MAX, CELL_STACKED, FONT_MIN, MARGIN, SCALE,  # noqa: E402
-                                    SELECT_WIDTH, TITLE_H, WIDTH, _digit_height, _label_bitmap, need_cell,
-                                    plan_layout)
+from poolviz.widgets.glyphs import BORDER_BAND, FONT_MIN, SCALE, digit_height, label_bitmap  # noqa: E402
+from poolviz.widgets.layout import CELL_MAX, CELL_STACKED, MARGIN, TITLE_H, WIDTH, need_cell, plan_layout  # noqa: E402
+from poolviz.widgets.raster import SELECT_WIDTH  # noqa: E402
 
 
 def _pixels(png) -> np.ndarray:
@@ -62,7 +62,7 @@ def test_the_digits_are_in_the_picture_at_their_full_height():
     background = inner[0, 0]
     ink_rows = np.nonzero((np.abs(inner - background) > 80).any(axis=(1, 2)))[0]
     # "0.25" is set at FONT_MIN or more: its digits span at least the digit height of FONT_MIN
-    assert ink_rows.size and ink_rows[-1] - ink_rows[0] + 1 >= _digit_height(FONT_MIN * SCALE) - 1
+    assert ink_rows.size and ink_rows[-1] - ink_rows[0] + 1 >= digit_height(FONT_MIN * SCALE) - 1
 
 
 def test_a_larger_input_keeps_a_short_picture_and_says_its_numbers_are_left_out():
@@ -205,7 +205,7 @@ def test_the_matrix_box_holds_8_columns_of_numbers_without_wrapping():
     ex = explore(np.full((4, 8), -12.5), kernel_size=2)
     assert ex.matrix.layout.width == f"{MATRIX_WIDTH}px"
     row = "  ".join(["-12.5"] * 8)
-    text = _label_bitmap(row, 13)[0].shape[1]  # DejaVu Sans at 13 px, wider than most interface fonts
+    text = label_bitmap(row, 13)[0].shape[1]  # DejaVu Sans at 13 px, wider than most interface fonts
     label, padding_and_scrollbar = 80, 30
     assert MATRIX_WIDTH >= label + text + padding_and_scrollbar
     assert ex.matrix.value.splitlines()[0] == " ".join(["-12.5"] * 8)

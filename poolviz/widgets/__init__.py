@@ -14,7 +14,8 @@ Rooms, each with one job (top to bottom):
 * :mod:`~poolviz.widgets.scene`: parameters -> numbers -> picture, widget-free (and :func:`parse_matrix`);
 * :mod:`~poolviz.widgets.params`: the user's arguments, checked (honoured or refused in words), and the
   menus, sliders and sweeps read from the op registry :mod:`poolviz.ops`;
-* :mod:`~poolviz.widgets.raster`: fast labelled heatmaps as pixel arrays, and the three-panel figure.
+* :mod:`~poolviz.widgets.raster`: fast labelled heatmaps as pixel arrays, and the three-panel figure;
+  :mod:`~poolviz.widgets.layout` places the panels, :mod:`~poolviz.widgets.glyphs` draws their text.
 
 Colours, colour scales, text colour, padded grids and numbers come from :mod:`poolviz.style`, as in the
 static figures of :mod:`poolviz.plots`.

@@ -20,11 +20,13 @@ import numpy as np
 
 from ..ops import OPS, get_op
 from ..routing import fraction_reached
-from .params import (GRADS, INPUTS, NONNEGATIVE_INPUT, RANGES, STRIDES, TIES, defaults, label, params,
-                     picture_width, slider_options)
+from .info import escape_html, info_html, input_label, note_html
+from .layout import image_layout
+from .params import (GRADS, INPUTS, NONNEGATIVE_INPUT, RANGES, STRIDES, TIES, defaults, label, params, picture_width,
+                     slider_options)
 from .scene import Scene, check_selected
 
-__all__ = ["MATRIX_WIDTH", "PoolExplorer", "explore", "image_layout"]
+__all__ = ["MATRIX_WIDTH", "PoolExplorer", "explore"]
 
 _GEOMETRY = ("padding", "dilation", "ceil_mode", "count_include_pad")  # shared by the ops that have them
 #: Width (CSS px) of the matrix box: its 80-px label, then 8 columns of "-12.5" (about 300 px in a 13-px
@@ -109,7 +111,7 @@ class PoolExplorer(widgets.VBox):
         self.note = ""
         if x is None and options.get("input_kind") is None and get_op(p["op"]).nonnegative:
             # the default preset was chosen for the op: say so
-            self.note = (f"input: the {_input_label(p['input_kind'])} preset, as {get_op(p['op']).label} needs "
+            self.note = (f"input: the {input_label(p['input_kind'])} preset, as {get_op(p['op']).label} needs "
                          f"inputs >= 0 (it samples each window in proportion to its values)")
         # the controls a picture depends on, fixed now (the registry may gain an op later; this menu will not)
         self._names = [name for name in defaults() if name not in ("sample", "seed")]
@@ -241,7 +243,7 @@ class PoolExplorer(widgets.VBox):
             self.input_kind.value = NONNEGATIVE_INPUT
         finally:
             self._busy = False
-        self.note = (f"input switched from {_input_label(before)} to {_input_label(NONNEGATIVE_INPUT)}: "
+        self.note = (f"input switched from {input_label(before)} to {input_label(NONNEGATIVE_INPUT)}: "
                      f"{spec.label} samples each window in proportion to its values, so it needs inputs >= 0")
 
     def _on_resample(self, _button=None):
@@ -277,9 +279,9 @@ class PoolExplorer(widgets.VBox):
         except Exception as exc:  # never raise into the notebook: show the op's own message instead
             self.message = str(exc) if isinstance(exc, (ValueError, TypeError)) else f"{type(exc).__name__}: {exc}"
             self.message += self._what_to_do(p)
-            self.error.value = (f"<div style='color:#b2182b'><b>Not drawn:</b> {_html(self.message)}"
+            self.error.value = (f"<div style='color:#b2182b'><b>Not drawn:</b> {escape_html(self.message)}"
                                 f"<br><i>(showing the last valid picture)</i></div>")
-            self.info.value = _note_html(self.note) + self._info_body  # the last valid picture's line
+            self.info.value = note_html(self.note) + self._info_body  # the last valid picture's line
             return
         self.message = ""
         self.error.value = ""
@@ -306,8 +308,8 @@ class PoolExplorer(widgets.VBox):
         self.winners = self._scene.winners
         self.unlabelled = self._scene.unlabelled
         self.image.value = self.png
-        self._info_body = _info_html(state, step, self.dx_shown, self.fraction_reached, self.unlabelled)
-        self.info.value = _note_html(self.note) + self._info_body
+        self._info_body = info_html(state, step, self.dx_shown, self.fraction_reached, self.unlabelled)
+        self.info.value = note_html(self.note) + self._info_body
 
     def _what_to_do(self, p) -> str:
         """The explorer's own advice after an op's message, for an op that needs inputs >= 0."""
@@ -319,9 +321,9 @@ class PoolExplorer(widgets.VBox):
             return ""
         if not (x < 0).any():
             return ""
-        where = "your matrix has" if p["input_kind"] == "custom" else f"the {_input_label(p['input_kind'])} input has"
+        where = "your matrix has" if p["input_kind"] == "custom" else f"the {input_label(p['input_kind'])} input has"
         return (f" Here {where} negative entries: type a matrix of numbers >= 0, or choose the input "
-                f"{_input_label(NONNEGATIVE_INPUT)}.")
+                f"{input_label(NONNEGATIVE_INPUT)}.")
 
 
 def _show(widget, visible: bool):
@@ -331,51 +333,10 @@ def _show(widget, visible: bool):
         widget.disabled = not visible
 
 
-def _input_label(kind: str) -> str:
-    return "\u201c" + dict((v, k) for k, v in INPUTS)[kind] + "\u201d"
-
-
-def _note_html(note: str) -> str:
-    return f"<div style='color:#0072B2'><b>Note:</b> {_html(note.rstrip('.'))}.</div>" if note else ""
-
-
-def _info_html(state, step, dx_shown, reached_share, unlabelled=()) -> str:
-    """The line under the picture. While the player is stepping, the picture shows a partial backward: the
-    step's own count comes first, and the whole backward's numbers are labelled as such."""
-    run = state["run"]
-    n_in, n_out = run.dx.size, run.y.size
-    reached = int(np.count_nonzero(run.dx))
-    spec = get_op(state["op"])
-    rule = f", tie rule: <i>{dict((v, k) for k, v in TIES)[state['policy']]}</i>" if spec.breaks_ties else ""
-    sums = _html(state["sum_text"])
-    if not state["is_gradient"]:
-        sums = f"<b style='color:#b2182b'>{sums}</b>"
-    head = f"<b>{spec.label}</b>{rule}"
-    many = len(unlabelled) > 1
-    names = ", ".join(unlabelled[:-1]) + " and " + unlabelled[-1] if many else "".join(unlabelled)
-    small = (f"; no numbers in the {names} panel{'s' * many}: {'their' if many else 'its'} cells are too small "
-             f"for them (choose a smaller input)") if unlabelled else ""
-    if step >= n_out:
-        return (f"{head}: the error signal reaches <b>{reached} of {n_in}</b> inputs "
-                f"({reached_share:.0%}); {sums}{small}")
-    so_far = int(np.count_nonzero(dx_shown))
-    return (f"{head}: <b>step {step} of {n_out}</b>, the error signal has reached <b>{so_far} of {n_in}</b> "
-            f"inputs so far; <i>whole backward:</i> {reached} of {n_in} inputs ({reached_share:.0%}), {sums}{small}")
-
-
 def _text_rows(text: str) -> int:
     """Rows of the matrix box: the matrix's height (at least 2, at most 8); 3 for the empty box's example."""
     n = len([r for r in text.replace(";", "\n").splitlines() if r.strip()])
     return 3 if n == 0 else min(8, max(2, n))
-
-
-def image_layout(width: int) -> widgets.Layout:
-    """A picture as wide as its container, up to ``width`` CSS pixels, its height following its aspect ratio.
-
-    So it grows with the page under browser zoom (CSS pixels grow) and shrinks in a narrow panel, never
-    squashed and never letterboxed.
-    """
-    return widgets.Layout(width="100%", max_width=f"{width}px", height="auto")
 
 
 def _same_params(a, b) -> bool:
@@ -396,10 +357,6 @@ def _close_tree(widget, seen=None):
             if isinstance(item, widgets.Widget):
                 _close_tree(item, seen)
     widgets.Widget.close(widget)
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def explore(x=None, op="max", kernel_size=2, stride=None, **options) -> PoolExplorer:

@@ -142,7 +142,7 @@ def check(name: str, value):
 
 def picture_width(width=None, height=None) -> int:
     """The picture's natural width in CSS pixels (default 800), checked; its height follows from the layout."""
-    from .raster import MARGIN, TITLE_W, WIDTH
+    from .layout import MARGIN, TITLE_W, WIDTH
 
     if height is not None:
         raise TypeError(f"height={height!r}: the picture's height follows from its layout and its width; give "

@@ -1,25 +1,10 @@
-"""Fast labelled heatmaps, laid out to fit the page: pictures composed as pixel arrays, drawn at exact pixels.
+"""Fast labelled heatmaps: pictures composed as pixel arrays, drawn at exact pixels.
 
-Sizes. The picture is laid out in CSS pixels at a natural width (:data:`WIDTH`, 800: a typical notebook
-column) and rendered at :data:`SCALE` PNG pixels per CSS pixel, so it stays sharp on dense screens and under
-browser zoom. The explorer shows it at 100% of its container's width, never wider than the natural width,
-with the height following the aspect ratio (:func:`poolviz.widgets.explorer.image_layout`). The numbers in
-the cells are printed at :data:`FONT_MIN` to :data:`FONT_MAX` CSS pixels (the font size), or not at all: at
-the natural width that is at least 10 px, the size every figure of the course keeps to.
-
-Layout. The three panels (input, output, gradient) share one cell size. They stand in one row when that
-leaves the cells room for a number such as "-0.00" at :data:`FONT_MIN`; else the input and its gradient are
-stacked on the left with the output beside them; else all three are stacked; and when even that leaves
-no room (inputs larger than about 16x16), they stand in one row without numbers (:func:`plan_layout`). The
-layout depends only on the shapes of the grids, so the picture's height changes only when the geometry does.
-
-Speed. Printing 64 numbers with matplotlib ``Text`` artists costs about 1 ms each on a small machine, so the
-cells and titles are composed as one pixel array, the page (cell colours plus cached bitmaps of the labels,
-rendered once per distinct label with matplotlib's own FreeType font). The page is copied into Agg's buffer
-as it is, and only the outlines and markers are drawn over it (as matplotlib's blitting does): ordinary
-artists on a transparent overlay ``Axes`` per panel, updated in place with ``set_data``. A live update is
-encoded without a palette (quantizing a picture this size costs more than everything else);
-:class:`Renderer` owns it all.
+The page (cell colours plus the labels' cached bitmaps, :mod:`.glyphs`) is composed as one pixel array,
+laid out by :mod:`.layout`. It is copied into Agg's buffer as it is, and only the outlines and markers are
+drawn over it (as matplotlib's blitting does): ordinary artists on a transparent overlay ``Axes`` per panel,
+updated in place with ``set_data``. A live update is encoded without a palette (quantizing a picture this
+size costs more than everything else); :class:`Renderer` owns it all.
 
 Colours, the text colour on a cell, the number format and the selection's look come from
 :mod:`poolviz.style`.
@@ -27,41 +12,25 @@ Colours, the text colour on a cell, the number format and the selection's look c
 from __future__ import annotations
 
 import io
-import math
 import struct
 import zlib
-from dataclasses import dataclass
 from functools import lru_cache
 
 import matplotlib
 import numpy as np
-from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
-from matplotlib.ft2font import FT2Font, LoadFlags
 from matplotlib.patches import Rectangle
 from matplotlib.path import Path
 from PIL import Image as PILImage
 
-from ..style import OKABE_ITO, PAD_COLOR, SELECT_COLOR, WINDOW_COLORS, format_value, is_light, select_effects
+from ..style import OKABE_ITO, PAD_COLOR, SELECT_COLOR, WINDOW_COLORS, is_light, select_effects
+from .glyphs import BORDER_BAND, SCALE, digit_height, fit_font, label_bitmap, label_texts, text_strip
+from .layout import TITLE_H, WIDTH, Layout, plan_layout
 
-__all__ = ["BORDER_BAND", "FONT_MAX", "FONT_MIN", "SCALE", "SELECT_WIDTH", "WIDTH", "Layout", "Renderer",
-           "compose_heatmap", "fit_font", "label_texts", "need_cell", "plan_layout", "rect_lines"]
+__all__ = ["SELECT_WIDTH", "Renderer", "compose_heatmap", "rect_lines"]
 
-SCALE = 2  #: PNG pixels per CSS pixel: sharp at 200% zoom or on a dense screen
-WIDTH = 800  #: the picture's natural width in CSS pixels (the default; ``explore(width=...)``)
-FONT_MIN, FONT_MAX = 10, 13  #: font size of the numbers in the cells, CSS pixels at the natural width
-TITLE_FONT, TITLE_LINE = 11, 15  # the titles' font size and line height (CSS px)
-TITLE_H = 3 * TITLE_LINE + 6  # three lines of title above each grid
-TITLE_W = 240  # a panel is at least this wide (CSS px), so that its title fits
-MARGIN, GAP = 6, 16  # around the picture, between panels (CSS px)
-CELL_MAX = 44  # cells stop growing here (CSS px): a 2x2 input does not fill the page
-CELL_STACKED = 34  # in the stacked layouts, cells just big enough for their numbers keep the picture short
-# Overlays live in a band of this many PNG pixels inside every cell border (window outlines half a pixel off
-# the border, the selection and its halo, the rings, the blue box), and labels are kept out of it: an outline
-# must never cross a digit or a minus sign.
-BORDER_BAND = 5
 #: Line width (points) of the selection outline, the target rings and the winner marker's edge. With the black
 #: halo of :func:`poolviz.style.select_effects` the line is (1 + 2.5) pt = 4.9 CSS px wide: 2.4 px either side
 #: of the cell border, inside the band.
@@ -73,72 +42,7 @@ _NAN_RGB = np.round(np.multiply(to_rgb(PAD_COLOR), 255)).astype(np.uint8)
 # 0.36 cell, so that its halo stays clear of the label; the marker's box is the cell, as custom markers are
 # scaled so that +-1 spans the marker size)
 _CORNER = Path([(-1.0, 1.0), (-0.28, 1.0), (-1.0, 0.28), (-1.0, 1.0)], closed=True)
-_WIDE_LABEL = "-0.00"  # the widest number the presets print: a layout must give it room at FONT_MIN
 
-
-@lru_cache(maxsize=1)
-def _font_path() -> str:
-    return font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans"))
-
-
-@lru_cache(maxsize=8)
-def _font(px: int) -> FT2Font:
-    font = FT2Font(_font_path())
-    font.set_size(px, 72)  # at 72 dpi a point is a pixel
-    return font
-
-
-@lru_cache(maxsize=8192)
-def _label_bitmap(text: str, px: int) -> tuple[np.ndarray, int]:
-    """Anti-aliased coverage (h, w) of ``text`` in float32 [0, 1], and its baseline's row in that bitmap."""
-    font = _font(px)
-    font.set_text(text, 0.0, flags=LoadFlags.FORCE_AUTOHINT)
-    font.draw_glyphs_to_bitmap(antialiased=True)
-    img = np.asarray(font.get_image(), dtype=np.float32) / 255.0
-    descent = int(np.ceil(font.get_descent() / 64))
-    ink = np.nonzero(img.max(axis=0) > 0)[0]
-    if ink.size:  # FreeType's bitmap has blank columns on the right: centre and fit the ink, not the box
-        img = img[:, : ink[-1] + 1]
-    return img, img.shape[0] - descent
-
-
-@lru_cache(maxsize=32)
-def _digit_height(px: int) -> int:
-    return _label_bitmap("0", px)[1]
-
-
-@lru_cache(maxsize=512)
-def _advance(char: str) -> float:
-    """The width of ``char`` in ems (a cheap way to find the widest of many labels)."""
-    font = _font(64)
-    return font.load_char(ord(char)).linearHoriAdvance / 65536 / 64
-
-
-def fit_font(texts, cell: int, margin: int = BORDER_BAND, lo: int = FONT_MIN * SCALE,
-             hi: int = FONT_MAX * SCALE) -> int | None:
-    """The largest font size in [lo, hi] (PNG px) at which each of ``texts`` fits in a ``cell``-pixel cell
-    with ``margin`` pixels clear on both sides; None if even ``lo`` does not fit. Also no larger than a
-    third of the cell, so small numbers in big cells stay in proportion.
-    """
-    distinct = set(texts) - {""}
-    hi = max(lo, min(hi, cell // 3))
-    if not distinct:
-        return hi
-    room = cell - 2 * margin - 1
-    # the widest few by their advance widths, then measured exactly (hinting moves a pixel or two)
-    widest = sorted(distinct, key=lambda t: sum(_advance(ch) for ch in t))[-3:]
-    for px in range(hi, lo - 1, -1):
-        if max(_label_bitmap(t, px)[0].shape[1] for t in widest) <= room:
-            return px
-    return None
-
-
-def label_texts(values, blank=None) -> list[str]:
-    """The label of every cell of ``values`` (H, W), row-major ("" for a ``blank`` cell)."""
-    values = np.asarray(values, dtype=float)
-    if blank is None:
-        return [format_value(v) for v in values.ravel()]
-    return ["" if b else format_value(v) for v, b in zip(values.ravel(), np.asarray(blank).ravel())]
 
 
 @lru_cache(maxsize=16)
@@ -192,14 +96,14 @@ def compose_heatmap(values, cmap, norm, cell: int, *, labels=True, font_px=None,
     if px is None:
         return result
     light = is_light(rgba / 255.0)  # black on light cells, white on dark
-    top_pad = (cell - _digit_height(px)) // 2
+    top_pad = (cell - digit_height(px)) // 2
     for (i, j), text in zip(np.ndindex(H, W), texts):
         if not text:
             continue
-        img, base = _label_bitmap(text, px)
+        img, base = label_bitmap(text, px)
         img = img[:, : cell - 1]  # never spill into the next cell
         h, w = img.shape
-        y0 = i * cell + top_pad + _digit_height(px) - base
+        y0 = i * cell + top_pad + digit_height(px) - base
         x0 = j * cell + (cell - w + 1) // 2
         ys, xs = slice(max(y0, i * cell), min(y0 + h, (i + 1) * cell)), slice(x0, x0 + w)
         a = img[ys.start - y0: ys.stop - y0, :, None]
@@ -209,130 +113,6 @@ def compose_heatmap(values, cmap, norm, cell: int, *, labels=True, font_px=None,
         else:  # white ink
             pic[ys, xs] = (region + (255.0 - region) * a).astype(np.uint8)
     return result
-
-
-def _text_strip(lines, width: int, height: int, px: int = TITLE_FONT * SCALE) -> np.ndarray:
-    """White (height, width, 3) strip (PNG px) with the lines of text centred, from cached glyph bitmaps.
-
-    A line too wide for the strip is set smaller, down to ``FONT_MIN``; only then is it cut.
-    """
-    pic = np.full((height, width, 3), 255, dtype=np.uint8)
-    line_h = TITLE_LINE * SCALE
-    y = max(1, (height - line_h * len(lines)) // 2)
-    for line in lines:
-        if line:
-            size = px
-            while size > FONT_MIN * SCALE and _label_bitmap(line, size)[0].shape[1] > width - 2:
-                size -= 1
-            img, base = _label_bitmap(line, size)
-            h, w = img.shape
-            w = min(w, width)
-            x0 = (width - w) // 2
-            y0 = y + size - base
-            a = img[max(0, -y0): max(0, min(h, height - y0)), :w, None]
-            rows = slice(max(0, y0), max(0, y0) + a.shape[0])
-            pic[rows, x0:x0 + w] = (pic[rows, x0:x0 + w] * (1 - a)).astype(np.uint8)
-        y += line_h
-    return pic
-
-
-@lru_cache(maxsize=1)
-def need_cell() -> int:
-    """The smallest cell (CSS px) that holds ``"-0.00"`` at ``FONT_MIN`` clear of the outline band."""
-    ink = _label_bitmap(_WIDE_LABEL, FONT_MIN * SCALE)[0].shape[1]
-    return math.ceil((ink + 2 * BORDER_BAND + 1) / SCALE)
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where the three panels go, in CSS pixels from the picture's top-left corner.
-
-    ``kind``: ``"row"``, ``"stacked"`` (input over gradient, the output beside them) or ``"column"``;
-    ``cell``: pixels per cell, shared by every panel; ``width``, ``height``: the whole picture; ``grids``:
-    the top-left corner ``(x, y)`` of the input, output and gradient grids; ``titles``: ``(x, y, w)`` of
-    their title strips (``TITLE_H`` high).
-    """
-
-    kind: str
-    cell: int
-    width: int
-    height: int
-    grids: tuple
-    titles: tuple
-
-
-def _fit(width_at, avail, top) -> int:
-    """The largest cell size in 1..top whose layout is at most ``avail`` wide (0 if none)."""
-    return next((c for c in range(top, 0, -1) if width_at(c) <= avail), 0)
-
-
-def plan_layout(shapes, dx_offset=(0, 0), width: int = WIDTH, *, kind=None, cell=None, height=None) -> Layout:
-    """Lay out the input, output and gradient grids of ``shapes`` ((rows, cols) each) in a picture ``width``
-    CSS pixels wide.
-
-    ``dx_offset`` (rows, cols) is where the gradient's first cell lies in the input grid (the padding): the
-    gradient's cells line up with the input cells they belong to. The layout is the first of "row",
-    "stacked", "column" whose cells hold a number such as "-0.00" at ``FONT_MIN``; if none does (inputs
-    larger than about 16x16), the row, which is the shortest. ``kind``, ``cell`` and ``height`` fix the
-    choice (the kernel-free explorer gives all its frames one size this way; ``height`` at least the
-    layout's own).
-
-    Returns a :class:`Layout`.
-    """
-    (ri, ci), (ro, co), (rd, cd) = shapes
-    oy, ox = dx_offset
-    avail = width - 2 * MARGIN
-    T = TITLE_H
-
-    def slot(n, c):
-        return max(n * c, TITLE_W)
-
-    widths = {"row": lambda c: slot(ci, c) + slot(co, c) + slot(cd, c) + 2 * GAP,
-              "stacked": lambda c: slot(ci, c) + GAP + slot(co, c),  # the gradient lies under the input
-              "column": lambda c: max(slot(ci, c), slot(co, c))}
-    need = need_cell()
-    if kind is None:
-        tops = {"row": CELL_MAX, "stacked": max(CELL_STACKED, need), "column": max(CELL_STACKED, need)}
-        fits = {k: _fit(widths[k], avail, tops[k]) for k in widths}
-        # no layout holds the numbers (a large input): the most compact one, which shows the pattern
-        kind = next((k for k in widths if fits[k] >= need), "row")
-        cell = fits[kind]
-    elif cell is None:
-        raise TypeError("plan_layout(kind=...) needs cell= too.")
-    c = max(int(cell), 1)
-    x0 = MARGIN + max(0, avail - widths[kind](c)) // 2
-    if kind == "row":
-        xs = np.cumsum([x0, slot(ci, c) + GAP, slot(co, c) + GAP])
-        grids = [(int(x + (slot(n, c) - n * c) // 2), MARGIN + T + dy * c)
-                 for x, n, dy in zip(xs, (ci, co, cd), (0, 0, oy))]
-        tops = [MARGIN] * 3
-        h = 2 * MARGIN + T + max(ri, ro, oy + rd) * c
-    elif kind == "stacked":
-        left = slot(ci, c)
-        gi = (x0 + (left - ci * c) // 2, MARGIN + T)
-        ydx = MARGIN + T + ri * c + GAP
-        hl = T + ri * c + GAP + T + rd * c
-        yo = MARGIN  # beside the input: x -> y reads left to right, and dx lies under the x it belongs to
-        right = x0 + left + GAP
-        grids = [gi, (right + (slot(co, c) - co * c) // 2, yo + T), (gi[0] + ox * c, ydx + T)]
-        tops = [MARGIN, yo, ydx]
-        h = 2 * MARGIN + max(hl, T + ro * c)
-    elif kind == "column":
-        full = widths["column"](c)
-        gi = (x0 + (full - ci * c) // 2, MARGIN + T)
-        yo = MARGIN + T + ri * c + GAP
-        ydx = yo + T + ro * c + GAP
-        grids = [gi, (x0 + (full - co * c) // 2, yo + T), (gi[0] + ox * c, ydx + T)]
-        tops = [MARGIN, yo, ydx]
-        h = ydx + T + rd * c + MARGIN
-    else:
-        raise ValueError(f"unknown layout {kind!r}; choose 'row', 'stacked' or 'column'.")
-    titles = []
-    for (gx, _), top, n in zip(grids, tops, (ci, co, cd)):
-        w = slot(n, c)
-        titles.append((int(min(max(0, gx + n * c // 2 - w // 2), width - w)), int(top), int(w)))
-    grids = tuple((int(x), int(y)) for x, y in grids)
-    return Layout(kind, c, int(width), int(max(h, height or 0)), grids, tuple(titles))
 
 
 class Renderer:
@@ -418,7 +198,7 @@ class Renderer:
             if key not in self._strips:
                 if len(self._strips) > 64:
                     self._strips.clear()
-                strip = _text_strip(lines, tw * S, TITLE_H * S)
+                strip = text_strip(lines, tw * S, TITLE_H * S)
                 self._strips[key] = np.dstack([strip, np.full(strip.shape[:2], 255, dtype=np.uint8)])
             strip = self._strips[key]
             self.page[ty * S: ty * S + strip.shape[0], tx * S: tx * S + strip.shape[1]] = strip

@@ -15,11 +15,13 @@ from ..data import example_input
 from ..geometry import pool_geometry
 from ..ops import get_op
 from ..routing import contributions, run_pool
-from ..style import (INPUT_CMAP, OUTSIDE_COLOR, PAD_COLOR, format_value, grad_norm, gradient_sum_check,
-                     padded_grid, value_norm, window_color)
+from ..style import (INPUT_CMAP, OUTSIDE_COLOR, PAD_COLOR, format_value, grad_norm, gradient_sum_check, padded_grid,
+                     value_norm, window_color)
 from ..ties import tie_policy_contributions
+from .glyphs import SCALE, fit_font, label_texts
+from .layout import WIDTH
 from .params import MAX_CELLS, matrix_text
-from .raster import SCALE, WIDTH, Renderer, compose_heatmap, fit_font, label_texts, rect_lines
+from .raster import Renderer, compose_heatmap, rect_lines
 
 __all__ = ["Scene", "check_selected", "parse_matrix"]
 

@@ -5,7 +5,7 @@ import ipywidgets as widgets
 
 from ..ops import get_op
 from ..style import format_value
-from .explorer import image_layout
+from .layout import image_layout
 from .params import check, label, params, picture_width, slider_options, sweeps
 from .scene import Scene, check_selected
 
