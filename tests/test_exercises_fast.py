@@ -123,7 +123,7 @@ def test_the_cases_expect_the_hand_loop():
 
 def test_the_ties_case_has_ties_and_overlap_and_a_corner_that_wins_four_windows():
     case = next(c for c in fast._cases() if "with ties (kernel 3" in c.name)
-    g, x, k = case.args
+    g, x, _ = case.args
     windows = sliding_window_view(x, (3, 3))[::2, ::2].reshape(-1, 9)
     assert ((windows == windows.max(axis=1, keepdims=True)).sum(axis=1) > 1).any()
     assert case.expected[2, 4] == g[0, 1] + g[0, 2] + g[1, 1] + g[1, 2]

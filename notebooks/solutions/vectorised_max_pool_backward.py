@@ -23,8 +23,8 @@ def max_pool_backward_vectorised(grad_output, x, kernel_size, stride=None):
     def offset_view(a, u, v):  # element (u, v) of every window: a view of shape (..., H_out, W_out)
         return a[..., u: u + s * (H_out - 1) + 1: s, v: v + s * (W_out - 1) + 1: s]
 
-    best = np.full(x.shape[:-2] + (H_out, W_out), -np.inf)
-    code = np.zeros(best.shape, dtype=np.int64)  # u * k + v of each window's first maximum
+    best = np.full(x.shape[:-2] + (H_out, W_out), -np.inf, dtype=np.result_type(x.dtype, np.float32))
+    code = np.zeros(best.shape, dtype=np.min_scalar_type(k * k - 1))  # u * k + v of each window's first maximum
     for c in range(k * k):
         view = offset_view(x, *divmod(c, k))
         wins = view > best  # strictly larger: a later equal value does not take over

@@ -75,6 +75,13 @@ _ZERO_START = ("your running maximum started at 0 (np.zeros) instead of -inf: in
                "negative no offset beats the start, so its gradient went to the window's first element whatever its "
                "maximum. Start from -np.inf (np.full(..., -np.inf)), or from the first offset's values.")
 
+_LOOPS_OVER_OUTPUTS = (
+    "likely cause: your function loops over the output positions in Python: the count of Python lines grows with "
+    "their number (a for loop over the output indices (i, j) or over their rows, a list comprehension over windows, "
+    "np.vectorize and np.apply_along_axis all run Python code for every window). Loop over the k*k kernel offsets "
+    "instead (notebook 08, section 3), or take argmax over a window view (section 2): then the count is the same for "
+    "every input size.")
+
 #: When the function raises on a case: the likely cause, by what the case tests.
 _ON_ERROR_OVERLAP = ("with overlapping windows (stride < kernel_size) the reshape trick does not apply (it needs "
                      "stride == kernel_size): use a window view (sliding_window_view, then [::stride, ::stride]) or a "
@@ -281,12 +288,7 @@ def _structure_report(fn) -> CaseReport:
                 f"positions) and {counts[1]} on a {side_b}x{side_b} input ({n_b * n_b} output positions), kernel {k}"
                 + (f", stride {stride}" if stride else "") + ".")
     if findings:
-        return CaseReport(name, "failed", "\n".join(findings + [
-            "likely cause: your function loops over the output positions in Python: the count of Python lines grows "
-            "with their number (a for loop over the output indices (i, j) or over their rows, a list comprehension "
-            "over windows, np.vectorize and np.apply_along_axis all run Python code for every window). Loop over "
-            "the k*k kernel offsets instead (notebook 08, section 3), or take argmax over a window view (section "
-            "2): then the count is the same for every input size."]))
+        return CaseReport(name, "failed", "\n".join([*findings, _LOOPS_OVER_OUTPUTS]))
     return CaseReport(name, "passed")
 
 
