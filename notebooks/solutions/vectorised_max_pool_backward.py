@@ -5,8 +5,8 @@ import numpy as np
 def max_pool_backward_vectorised(grad_output, x, kernel_size, stride=None):
     """dL/dx of 2-d max pooling without padding; the only Python loop runs over the k*k kernel offsets.
 
-    grad_output : (..., H_out, W_out); x : (..., H, W); returns dx of shape (..., H, W) in grad_output's float
-    dtype (float64 for an integer grad_output). H_out = (H - k) // stride + 1, and the same for W.
+    grad_output : (..., H_out, W_out); x : (..., H, W); returns dx of shape (..., H, W), float32 for a float32
+    grad_output, float64 for a float64 or integer one. H_out = (H - k) // stride + 1, and the same for W.
 
     Switches: a running maximum over the offsets (u, v) in row-major window order, replaced only by a strictly
     larger value, so the first maximum wins a tie (PyTorch's rule). Scatter: one `+=` per offset on the strided
