@@ -35,13 +35,15 @@ included). Each checker's docstring says what it allows (the backward exercises 
 The rooms: :mod:`.report` (what a checker returns), :mod:`.runner` (how a case is run and judged),
 :mod:`.honesty` (which poolviz functions the learner's function called), :mod:`.mistakes` (the models of
 typical mistakes, on :mod:`poolviz.reference`'s window walk and tie rule), :mod:`.pooling` and
-:mod:`.formulas`, :mod:`.steps` and :mod:`.unpool` (the cases and checkers of each exercise).
+:mod:`.formulas`, :mod:`.fast`, :mod:`.smooth`, :mod:`.steps` and :mod:`.unpool` (the cases and checkers of each exercise).
 """
 from __future__ import annotations
 
+from .fast import check_vectorised_max_pool_backward
 from .formulas import check_max_derivative, check_output_size
 from .pooling import check_avg_pool_backward, check_max_pool_backward, check_max_pool_forward
 from .report import CaseReport, CheckResult
+from .smooth import check_lse_backward
 from .steps import check_safe_step
 from .unpool import check_max_unpool
 
@@ -49,10 +51,12 @@ __all__ = [
     "CaseReport",
     "CheckResult",
     "check_avg_pool_backward",
+    "check_lse_backward",
     "check_max_derivative",
     "check_max_pool_backward",
     "check_max_pool_forward",
     "check_max_unpool",
     "check_safe_step",
+    "check_vectorised_max_pool_backward",
     "check_output_size",
 ]
