@@ -4,6 +4,7 @@ backward is refused, and the stub reports "not attempted yet".
 
 The wrong answers below are written the way a learner would write them, apart from the checker's models.
 """
+import itertools
 import math
 import sys
 from pathlib import Path
@@ -77,6 +78,10 @@ def test_the_large_beta_case_really_overflows_and_the_tiny_one_is_not_average_po
     cases = {c.name.split(" ")[0]: c for c in smooth._lse_cases()}
     g, x, k, beta = cases["large"].args
     assert (beta * x).max() > 709.78 and (beta * x).min() < -745   # exp overflows, and underflows to 0
+    g, x, k, beta = cases["wide"].args
+    windows = x.reshape(1, 2, 2, 2).transpose(0, 2, 1, 3).reshape(2, 4)
+    for shift in (windows.min(axis=1), windows.mean(axis=1), windows[:, 0]):   # some window overflows with each
+        assert np.any((beta * (windows - shift[:, None])).max(axis=1) > 709.78)
     g, x, k, beta = cases["tiny"].args
     assert not np.allclose(cases["tiny"].expected, pv.avg_pool2d_backward(g, x, k), rtol=1e-9, atol=1e-9)
 
@@ -99,7 +104,7 @@ def _via_forward(grad_output, x, kernel_size, beta):
 def test_a_right_answer_passes(fn):
     result = check_lse_backward(fn)
     assert result.passed is True, str(result)
-    assert "PASSED all 7 cases" in str(result)
+    assert "PASSED all 8 cases" in str(result)
 
 
 def test_using_the_forward_is_allowed_and_said():
@@ -135,7 +140,7 @@ def test_the_stub_is_not_attempted_yet():
 def test_calling_poolvizs_backward_fails_every_case():
     result = check_lse_backward(lambda g, x, k, beta: pv.logsumexp_pool2d_backward(g, x, k, beta=beta))
     assert not result.passed
-    assert len(result.failed_cases) == 7
+    assert len(result.failed_cases) == 8
     assert "calls poolviz.logsumexp_pool2d_backward" in str(result)
 
 
@@ -176,6 +181,18 @@ def _global_shift(g, x, k, beta):
     return _per_window(g, x, k, lambda w: _naive_softmax(beta * (w - top)))
 
 
+def _shifted_by(pick):
+    """A learner who subtracts pick(window) before exp: fine in exact arithmetic, unsafe unless it is the maximum."""
+    def fn(g, x, k, beta):
+        return _per_window(g, x, k, lambda w: _naive_softmax(beta * (w - pick(w))))
+    return fn
+
+
+_min_shift = _shifted_by(np.min)
+_mean_shift = _shifted_by(np.mean)
+_first_shift = _shifted_by(lambda w: w[0, 0])
+
+
 def _whole_input(g, x, k, beta):
     x = np.asarray(x, dtype=float)
     weights = _softmax(beta * x)                                  # one softmax over every input
@@ -213,6 +230,9 @@ def _average(g, x, k, beta):
     (_extra_n, smooth._EXTRA_N),
     (_no_shift, smooth._NO_SHIFT),
     (_global_shift, smooth._GLOBAL_SHIFT),
+    (_min_shift, smooth._SHIFT_MIN),
+    (_mean_shift, smooth._SHIFT_MEAN),
+    (_first_shift, smooth._SHIFT_FIRST),
     (_whole_input, smooth._WHOLE_INPUT),
     (_first_maximum, smooth._MAX_FIRST),
     (_tied_only, smooth._TIED_ONLY),
@@ -226,10 +246,39 @@ def test_each_mistake_is_named(fn, message):
     assert "two mistakes together" not in text, text
 
 
-def test_the_overflow_mistakes_fail_only_the_large_beta_case():
-    for fn in (_no_shift, _global_shift):
-        result = check_lse_backward(fn)
-        assert [c.name.split(" ")[0] for c in result.failed_cases] == ["large"], str(result)
+@pytest.mark.parametrize("fn, failing", [
+    (_no_shift, ["large", "wide"]),
+    (_global_shift, ["large"]),
+    (_min_shift, ["wide"]),
+    (_mean_shift, ["wide"]),
+    (_first_shift, ["wide"]),
+])
+def test_the_overflow_mistakes_fail_only_the_large_beta_cases(fn, failing):
+    result = check_lse_backward(fn)
+    assert [c.name.split(" ")[0] for c in result.failed_cases] == failing, str(result)
+
+
+def test_a_shift_other_than_the_maximum_fails_the_reviewers_window():
+    # [[0, 20], [0, 0]] at beta = 50: any shift below 20 overflows exp(beta * (20 - c)) once 50 * (20 - c) > 709.78
+    x, g = np.array([[0.0, 20.0], [0.0, 0.0]]), np.ones((1, 1))
+    for fn in (_min_shift, _mean_shift, _first_shift):
+        assert np.isnan(fn(g, x, 2, 50.0)[0, 1])
+    np.testing.assert_allclose(solution(g, x, 2, 50.0), [[0.0, 1.0], [0.0, 0.0]], atol=1e-300)
+
+
+def test_the_wrong_shifts_are_told_apart_on_the_wide_case():
+    case = next(c for c in smooth._lse_cases() if c.name.startswith("wide"))
+    answers = [case.modelled((case.lookup(m),)) for m in
+               (smooth._NO_SHIFT, smooth._SHIFT_MIN, smooth._SHIFT_MEAN, smooth._SHIFT_FIRST)]
+    answers.append(case.expected)
+    for a, b in itertools.combinations(answers, 2):
+        assert not np.allclose(a, b, equal_nan=True)
+
+
+def test_an_unmodelled_shift_is_told_to_use_the_windows_maximum():
+    last = _shifted_by(lambda w: w[-1, -1])   # the last element: no model, the NaN is explained in words
+    text = _details(last)
+    assert "holds NaN or inf" in text and "each window's own maximum" in text
 
 
 def test_the_tied_only_rule_differs_from_the_first_maximum_on_the_tie_case():

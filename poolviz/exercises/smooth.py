@@ -11,9 +11,10 @@ windows written here, apart from poolviz's backward (the tests compare both with
 case is also worked by hand). The same model, with mistakes switched on, names what a wrong answer did:
 softmax without beta, beta used as a temperature (divided), an extra factor beta, the upstream gradient
 left out, one softmax over the whole input instead of each window, no max-shift (overflow, NaN), the whole
-input's maximum subtracted instead of each window's (underflow, 0/0), an extra 1/n, and the two limits given
-instead of the rule (max pooling's first maximum, the tied maxima only, or average pooling's g/n). Two of them
-made together are named together.
+input's maximum subtracted instead of each window's (underflow, 0/0), each window's minimum, mean or first
+element subtracted instead of its maximum (overflow where the window's values spread widely), an extra 1/n, and
+the two limits given instead of the rule (max pooling's first maximum, the tied maxima only, or average pooling's
+g/n). Two of them made together are named together.
 
 One mistake cannot be seen here, and need not be: leaving the 1/n out of the log changes the forward by
 ``log(n)/beta`` (a constant) and the gradient not at all.
@@ -50,6 +51,20 @@ _NO_SHIFT = ("exp(beta * x) overflowed: in float64 exp gives inf once beta * x >
 _GLOBAL_SHIFT = ("you subtracted the maximum of the whole input before exp: in a window far below it, every "
                  "exp(beta * (x - M)) underflows to 0 (below exp(-745) in float64), and 0 / 0 is NaN. Subtract each "
                  "window's own maximum: then its largest term is exactly 1 and the sum is at least 1.")
+
+
+def _other_shift(what):
+    """The message for a window shifted by its ``what`` (minimum, mean, first element) instead of its maximum."""
+    return (f"the shift is not the window's maximum: you subtracted each window's {what} before exp. Any constant c "
+            "gives the same softmax in exact arithmetic, but only c = the window's maximum keeps every exponent "
+            "beta * (x - c) <= 0: with a smaller c, an input more than 709.78 / beta above c makes exp overflow to "
+            "inf, and inf / inf is NaN (a window whose values lie close together hides this). Subtract each "
+            "window's maximum m: then the largest term is exactly 1 and the sum is at least 1.")
+
+
+_SHIFT_MIN = _other_shift("minimum")
+_SHIFT_MEAN = _other_shift("mean")
+_SHIFT_FIRST = _other_shift("first element")
 _EXTRA_N = ("an extra factor 1/n (n = kernel_size**2, the window's size): the 1/n inside the log only shifts y by "
             "-log(n)/beta, a constant, so it vanishes from the derivative. A window's shares sum to 1, not 1/n.")
 _MAX_FIRST = ("the whole g went to the window's (first) maximum: that is max pooling's backward, the beta -> infinity "
@@ -72,6 +87,9 @@ _CATALOGUE = (
     Mistake(_WHOLE_INPUT, "scope", {"scope": "input"}),
     Mistake(_NO_SHIFT, "shift", {"shift": "none"}),
     Mistake(_GLOBAL_SHIFT, "shift", {"shift": "global"}),
+    Mistake(_SHIFT_MIN, "shift", {"shift": "min"}),
+    Mistake(_SHIFT_MEAN, "shift", {"shift": "mean"}),
+    Mistake(_SHIFT_FIRST, "shift", {"shift": "first"}),
     Mistake(_EXTRA_N, "scale", {"per_n": True}),
 )
 
@@ -100,8 +118,9 @@ def _lse_backward_model(g, x, k, beta, *, weights="softmax", beta_use="beta", up
         False: the weights are not multiplied by g.
     scope : {"window", "input"}
         What the softmax is normalised over: the window (right), or the whole input ``x``.
-    shift : {"window", "none", "global"}
-        What is subtracted before ``exp``: each window's maximum (right), nothing, or the whole input's maximum.
+    shift : {"window", "none", "global", "min", "mean", "first"}
+        What is subtracted before ``exp``: each window's maximum (right), nothing, the whole input's maximum, or
+        each window's minimum, mean or first element (with ``scope="input"``: the whole input's).
     per_n : bool
         An extra factor 1/n.
 
@@ -119,9 +138,11 @@ def _lse_backward_model(g, x, k, beta, *, weights="softmax", beta_use="beta", up
         z_all = scale * x
         total = None
         if scope == "input":
+            # one softmax over all of x: "its" maximum, minimum, mean or first element is the whole input's
+            base_all = {"none": 0.0, "min": z_all.min(), "mean": z_all.mean(), "first": z_all.flat[0]}.get(
+                shift, z_all.max())
             with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-                base = z_all.max() if shift != "none" else 0.0
-                total = np.exp(z_all - base).sum()
+                total = np.exp(z_all - base_all).sum()
     for i in range(Ho):
         for j in range(Wo):
             window = x[i * k:(i + 1) * k, j * k:(j + 1) * k]
@@ -138,9 +159,10 @@ def _lse_backward_model(g, x, k, beta, *, weights="softmax", beta_use="beta", up
                 z = z_all[i * k:(i + 1) * k, j * k:(j + 1) * k].ravel()
                 with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
                     if scope == "input":
-                        share = np.exp(z - (z_all.max() if shift != "none" else 0.0)) / total
+                        share = np.exp(z - base_all) / total
                     else:
-                        base = {"window": z.max(), "global": z_all.max(), "none": 0.0}[shift]
+                        base = {"window": z.max(), "global": z_all.max(), "none": 0.0, "min": z.min(),
+                                "mean": z.mean(), "first": z[0]}[shift]
                         e = np.exp(z - base)
                         share = e / e.sum()
                 if beta_use == "times":
@@ -188,6 +210,11 @@ def _lse_cases():
     add("large beta (50) with values up to 25: exp(beta * x) overflows without the max-shift",
         [[25.0, 24.99, -20.0, -20.2], [24.9, 24.0, -20.05, -21.0],
          [0.0, 0.02, 10.0, 9.98], [-0.01, -0.1, 9.95, 9.9]], 2, 50.0)
+    # A wide spread within each window: beta * (x - c) overflows for c = the window's minimum, mean or first
+    # element (first is the maximum in window (0, 0), not in (0, 1)), so only the window's maximum passes. The
+    # four wrong shifts (none, minimum, mean, first) put their NaNs in different places, so each is named.
+    add("wide spread, beta = 50: only the window's maximum is a safe shift",
+        [[25.0, 0.0, 0.0, 15.0], [-5.0, 10.0, -5.0, 25.0]], 2, 50.0)
     add("tiny beta (1e-6): nearly average pooling, but not quite", rng.integers(-30, 31, (4, 4)).astype(float), 2,
         1e-6)
     add("3x3 windows on a 6x7 input (the last column in no window), beta = 0.7", rng.integers(-9, 10, (6, 7)) / 2,
@@ -205,7 +232,8 @@ def _explain(got, case):
     if got.shape != expected.shape:
         return None
     if not np.isfinite(got).all():
-        return ("your answer holds NaN or inf where every share is a finite number: " + _NO_SHIFT.split(": ", 1)[1])
+        return ("your answer holds NaN or inf where every share is a finite number: " + _NO_SHIFT.split(": ", 1)[1]
+                + " (If you did subtract something, it must be each window's own maximum.)")
     g, x, k, _ = case.args
     Ho, Wo = g.shape
     sums = got[:Ho * k, :Wo * k].reshape(Ho, k, Wo, k).sum(axis=(1, 3))
@@ -244,7 +272,8 @@ def check_lse_backward(fn) -> CheckResult:
     -------
     CheckResult
         Cases: one window worked by hand; a non-square input; ties (two equal maxima, a window of zeros); an
-        input size the kernel does not divide; a large beta that overflows ``exp`` without the max-shift; a tiny
+        input size the kernel does not divide; a large beta that overflows ``exp`` without the max-shift; a wide
+        spread of values at a large beta, where only the window's maximum is a safe shift; a tiny
         beta (almost average pooling); 3 x 3 windows.
 
     The function may call ``poolviz.logsumexp_pool2d`` (the forward); any other pooling, routing or gradient
