@@ -171,6 +171,20 @@ def test_divmod_by_the_height_is_named():
     assert not any("2x2 windows on a square" in name for name in causes)  # H == W: the same answer, rightly
 
 
+def test_switches_decoded_with_the_default_planes_width_are_named():
+    # the plane has output_shape, but each switch is divided by 2 * W_out, the width of PyTorch's default plane
+    result = check_max_unpool(lambda v, s, o: _loop(v, s, o, width=2 * v.shape[1]))
+    causes = _causes(result)
+    remainder = "a 5x7 plane pooled with kernel 2: its last row and column belong to no window"
+    assert "width of the default plane, 2 * W_out" in causes[remainder]
+    assert "divide by its width W = output_shape[1]" in causes[remainder]
+    assert "plane's height" not in causes[remainder]  # H = 5 is neither 7 nor 6: the two mistakes differ here
+    overlapping = unpool._unpool_cases()[-2].name  # a 7x7 plane with W_out = 3: divided by 6, not 7
+    assert "width of the default plane" in causes[overlapping]
+    # where 2 * W_out is the plane's width (kernel 2 without a remainder) the mistake cannot show, and passes
+    assert [c.status for c in result.cases[:3]] == ["passed"] * 3
+
+
 def test_col_row_and_the_height_together_are_named_as_two_mistakes():
     causes = _causes(check_max_unpool(lambda v, s, o: _loop(v, s, o, width=o[0], swap=True)))
     assert "two mistakes together" in causes["2x2 windows on a 4x6 plane (H != W)"]

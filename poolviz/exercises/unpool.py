@@ -10,9 +10,10 @@ nondeterministic), so any of them is accepted, but not their sum.
 
 The cases are small planes whose switches and answers are computed here by plain loops, independently of
 poolviz (``tests/test_exercises_unpool.py`` compares them with PyTorch). Each case carries what typical mistakes
-would return (the switches read as (column, row), decoded with the height instead of the width, values added
-instead of written, an integer output, a mask of ones, nearest-neighbour copying, output_shape ignored or read
-as (W, H)); an answer equal to one of them is named, and an answer of the wrong shape is explained in words.
+would return (the switches read as (column, row), decoded with the height instead of the width, or with the width
+2 * W_out of the default plane while the plane has output_shape's width, values added instead of written, an
+integer output, a mask of ones, nearest-neighbour copying, output_shape ignored or read as (W, H)); an answer
+equal to one of them is named, and an answer of the wrong shape is explained in words.
 """
 from __future__ import annotations
 
@@ -33,6 +34,10 @@ _COL_ROW = ("the switches were read as (column, row): a switch s is row * W + co
 _BY_HEIGHT = ("the switches were decoded with the plane's height: s = row * W + col, so divide by the width "
               "W = output_shape[1], not by the height H = output_shape[0].")
 _COL_ROW_BY_HEIGHT = ("two mistakes together: (1) " + _COL_ROW + " (2) " + _BY_HEIGHT)
+_BY_DEFAULT_WIDTH = ("the switches were decoded with the width of the default plane, 2 * W_out (twice the width of "
+                     "values), while your plane has output_shape's width: a switch s = row * W + col was made in the "
+                     "plane that was pooled, so divide by its width W = output_shape[1]. A pooling that left a column "
+                     "uncovered, or used another kernel, makes W differ from 2 * W_out.")
 _ADDED_POOLED = ("you added the values that share a switch (+= or np.add.at): unpooling writes each value at its "
                  "switch (=). The backward adds, since each window's gradient is a separate contribution; but "
                  "windows that share a switch pooled the same input, so their values are one number, and adding "
@@ -118,6 +123,7 @@ def _mistakes(values, switches, shape):
         _COL_ROW: _written(values, switches, shape, col_row=True),
         _BY_HEIGHT: _written(values, switches, shape, divide_by=H),
         _COL_ROW_BY_HEIGHT: _written(values, switches, shape, divide_by=H, col_row=True),
+        _BY_DEFAULT_WIDTH: _written(values, switches, shape, divide_by=2 * Wo),
         _INTS: _written(values, switches, shape, dtype=np.int64),
         _ONES: _written(values, switches, shape, ones=True),
         _TWICE: _written(values, switches, (2 * Ho, 2 * Wo)),
