@@ -15,11 +15,11 @@ def avg_pool_backward(grad_output, x, kernel_size, stride=None, padding=0):
     H, W = x.shape
     H_out, W_out = grad_output.shape
     dx = np.zeros((H, W))
-    for oh in range(H_out):
-        for ow in range(W_out):
-            for jh in range(k):
-                for jw in range(k):
-                    r, c = oh * s - padding + jh, ow * s - padding + jw
+    for i in range(H_out):  # output indices (i, j)
+        for j in range(W_out):
+            for a in range(k):  # window offsets (a, b)
+                for b in range(k):
+                    r, c = i * s - padding + a, j * s - padding + b  # input indices (r, c)
                     if 0 <= r < H and 0 <= c < W:  # padding zeros receive nothing
-                        dx[r, c] += grad_output[oh, ow] / (k * k)
+                        dx[r, c] += grad_output[i, j] / (k * k)
     return dx
