@@ -1,4 +1,5 @@
 """Smoke tests for poolviz.plots: every public function draws, returns what it drew, and leaks no figure."""
+import functools
 import sys
 
 import numpy as np
@@ -255,11 +256,18 @@ def test_every_public_plot_function_has_a_typical_figure():
     assert {n for n in P.__all__ if n.startswith("plot_")} <= drawn
 
 
-@pytest.mark.parametrize("name", list(_figures()))
-def test_every_text_is_at_least_10_px_tall_at_100_dpi(name):
+@functools.lru_cache(maxsize=None)
+def _rendered(name):
+    """The figure ``name`` of :func:`_figures`, drawn once at 100 dpi and shared by the read-only tests below."""
     fig = _figures()[name]()
     fig.set_dpi(100)
     _render(fig)
+    return fig
+
+
+@pytest.mark.parametrize("name", list(_figures()))
+def test_every_text_is_at_least_10_px_tall_at_100_dpi(name):
+    fig = _rendered(name)
     texts = _texts(fig)
     assert texts, "nothing to check"
     small = sorted({(t.get_fontsize(), t.get_text()) for t in texts if t.get_fontsize() < FLOOR_PT})
@@ -275,7 +283,7 @@ def test_every_text_is_at_least_10_px_tall_at_100_dpi(name):
 
 @pytest.mark.parametrize("name", list(_figures()))
 def test_every_colour_bar_says_what_the_colour_means(name):
-    fig = _figures()[name]()
+    fig = _rendered(name)
     bars = {im.colorbar for ax in fig.axes for im in ax.images if getattr(im, "colorbar", None) is not None}
     for cb in bars:
         label = cb.ax.get_ylabel() if cb.orientation == "vertical" else cb.ax.get_xlabel()
@@ -288,9 +296,7 @@ def test_every_colour_bar_says_what_the_colour_means(name):
 @pytest.mark.parametrize("name", ["plot_windows 8x8", "plot_windows 12x12", "plot_routed_gradient 8x8",
                                   "plot_pooling_comparison 8x8", "plot_tie_policies 8x8", "notebook 01 panels"])
 def test_cell_numbers_fit_in_their_cells(name):
-    fig = _figures()[name]()
-    fig.set_dpi(100)
-    _render(fig)
+    fig = _rendered(name)
     renderer = fig.canvas.get_renderer()
     for ax in fig.axes:
         if not ax.images:
