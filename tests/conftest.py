@@ -1,7 +1,64 @@
 """Shared test helpers."""
+import importlib
+import sys
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from poolviz import avg_pool2d, avg_pool2d_backward, paths
+
+#: The worked solutions. A student copy of the course (``tools/make_handout.py``) leaves them out, and the
+#: tests must still pass there: the ones that need a solution skip, saying why.
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+SOLUTIONS = NOTEBOOKS / "solutions"
+NO_SOLUTIONS = "notebooks/solutions/ is not in this copy (a student handout): this test needs the worked solutions"
+
+
+def require_solutions():
+    """At the top of a test module about the worked solutions: skip the whole module if they are absent.
+
+    Otherwise put ``notebooks/`` on ``sys.path``, so that ``from solutions import ...`` works after the call.
+    """
+    if not SOLUTIONS.is_dir():
+        pytest.skip(NO_SOLUTIONS, allow_module_level=True)
+    if str(NOTEBOOKS) not in sys.path:
+        sys.path.insert(0, str(NOTEBOOKS))
+
+
+def worked_solution(module, name=None):
+    """``notebooks/solutions/<module>.py`` (the module, or its function ``name``), for a module with other tests.
+
+    Without ``notebooks/solutions/`` a stand-in comes back: calling it (or any function of the stand-in module)
+    skips the test that called it, with :data:`NO_SOLUTIONS` as the reason. So a checker's tests of its
+    diagnoses still run in a handout, and only the tests that run a worked solution skip. (pytest's skip is a
+    BaseException: the checkers, which catch a learner's Exception, let it through.)
+    """
+    if SOLUTIONS.is_dir():
+        require_solutions()
+        found = importlib.import_module(f"solutions.{module}")
+        return found if name is None else getattr(found, name)
+    return _MissingModule(module) if name is None else _missing_function(f"{module}.{name}")
+
+
+def _missing_function(qualname):
+    def missing(*args, **kwargs):
+        pytest.skip(f"{NO_SOLUTIONS} ({qualname})")
+
+    missing.__name__ = missing.__qualname__ = qualname.rsplit(".", 1)[-1]
+    return missing
+
+
+class _MissingModule:
+    """Stands in for a solution module that is not there: each of its functions skips the test calling it."""
+
+    def __init__(self, module):
+        self._module = module
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _missing_function(f"{self._module}.{name}")
 
 #: max pooling's paths (see poolviz.paths): the readable per-offset one, one gather + argmax for small inputs,
 #: and, for large inputs, per-phase passes over blocks of planes and a columns-first path for windows that tile.

@@ -1,22 +1,21 @@
 """The exercise checkers: solutions pass, each typical mistake fails with the right diagnosis,
 and an unsolved exercise reports "not attempted yet" without raising."""
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import poolviz as pv
+from conftest import worked_solution
 from poolviz import exercises as ex
 from poolviz.exercises import formulas, pooling
 from poolviz.exercises.mistakes import _avg_backward_variant, _max_backward_variant
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
-from solutions import avg_pool_backward as sol_avg  # noqa: E402
-from solutions import max_derivative as sol_maxd  # noqa: E402
-from solutions import max_pool_backward as sol_maxb  # noqa: E402
-from solutions import max_pool_forward as sol_maxf  # noqa: E402
-from solutions import output_size as sol_size  # noqa: E402
+sol_avg = worked_solution("avg_pool_backward")
+sol_maxd = worked_solution("max_derivative")
+sol_maxb = worked_solution("max_pool_backward")
+sol_maxf = worked_solution("max_pool_forward")
+sol_size = worked_solution("output_size")
 
 
 # ---------------------------------------------------------------- solutions pass

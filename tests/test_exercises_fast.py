@@ -2,18 +2,17 @@
 code fail with their names, a loop over the output positions fails the structure check (counted, not timed), the
 honesty rule holds, and the trace hook is always put back."""
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
 import poolviz as pv
+from conftest import worked_solution
 from poolviz.exercises import fast
 from poolviz.exercises.fast import check_vectorised_max_pool_backward as check
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
-from solutions.vectorised_max_pool_backward import max_pool_backward_vectorised as solution  # noqa: E402
+solution = worked_solution("vectorised_max_pool_backward", "max_pool_backward_vectorised")
 
 STRUCTURE = "no Python loop over the output positions"
 

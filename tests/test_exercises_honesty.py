@@ -3,7 +3,6 @@ was reached; what a checker allows passes, and is named in the report."""
 import functools
 import sys
 import types
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,14 +10,14 @@ import pytest
 import poolviz as pv
 import poolviz.reference
 import poolviz.routing
+from conftest import worked_solution
 from poolviz import exercises as ex
 from poolviz import max_pool2d_backward  # bound before the check: patching poolviz's attributes cannot see it
 from poolviz.exercises.honesty import Calls, Policy, call_watched
 from poolviz.exercises.mistakes import _max_backward_variant
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
-from solutions import max_pool_backward as sol_maxb  # noqa: E402
-from solutions import max_pool_forward as sol_maxf  # noqa: E402
+sol_maxb = worked_solution("max_pool_backward")
+sol_maxf = worked_solution("max_pool_forward")
 
 
 def _copied(fn):

@@ -6,8 +6,6 @@ With every mistake off, each model equals its reference loop to the last bit; a 
 (no rejections) and carry ties: few distinct values, and a tied maximum planted in one window.
 """
 import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import poolviz as pv
-from conftest import valid_lengths
+from conftest import valid_lengths, worked_solution
 from poolviz import exercises as ex
 from poolviz.exercises import pooling
 from poolviz.exercises.mistakes import (
@@ -29,8 +27,7 @@ from poolviz.exercises.mistakes import (
 from poolviz.exercises.runner import _choose
 from poolviz.reference import avg_pool2d_backward_loop, max_pool2d_backward_loop, max_pool2d_loop, window_members
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
-from solutions import max_pool_forward as sol_maxf  # noqa: E402
+sol_maxf = worked_solution("max_pool_forward")
 
 
 @st.composite

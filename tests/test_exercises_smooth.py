@@ -6,19 +6,17 @@ The wrong answers below are written the way a learner would write them, apart fr
 """
 import itertools
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import poolviz as pv
+from conftest import worked_solution
 from poolviz.exercises import smooth
 from poolviz.exercises.report import CheckResult
 from poolviz.exercises.smooth import check_lse_backward
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
-from solutions.lse_pool_backward import lse_pool_backward as solution  # noqa: E402
+solution = worked_solution("lse_pool_backward", "lse_pool_backward")
 
 
 def _per_window(g, x, k, share, times_g=True):

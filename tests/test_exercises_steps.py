@@ -1,17 +1,15 @@
 """check_safe_step (notebook 06, exercise 1): a right answer passes, each typical mistake fails with its name,
 an answer of the wrong kind is explained in words, and the stub reports "not attempted yet"."""
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import worked_solution
 from poolviz.exercises import steps
 from poolviz.exercises.steps import check_safe_step
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
-from solutions.safe_step import safe_step as solution  # noqa: E402
+solution = worked_solution("safe_step", "safe_step")
 
 
 def _windows(x, k, stride=None, padding=0, *, pad_value=None, wrap=False, step=None, last=0):

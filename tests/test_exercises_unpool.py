@@ -1,18 +1,16 @@
 """check_max_unpool (notebook 10, exercise 1): right answers pass, each typical mistake fails with its name, an
 answer of the wrong shape is explained in words, poolviz's own unpooling is refused, and the stub reports "not
 attempted yet". The cases' switches and answers are compared with PyTorch."""
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import poolviz as pv
+from conftest import worked_solution
 from poolviz.exercises import unpool
 from poolviz.exercises.unpool import check_max_unpool
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
-from solutions.max_unpool import max_unpool as solution  # noqa: E402
+solution = worked_solution("max_unpool", "max_unpool")
 
 
 def _loop(values, switches, output_shape, *, width=None, swap=False, add=False, one=False, shape=None):

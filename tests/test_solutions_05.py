@@ -4,18 +4,16 @@ As in test_solutions.py: the reference (:mod:`poolviz.reference`) is what the op
 against PyTorch's golden values); here the solution must agree with it to the last bit, on generated cases with
 ties, overlap, padding, dilation and ceil_mode.
 """
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import valid_lengths
+from conftest import require_solutions, valid_lengths
 from poolviz.reference import max_pool2d_backward_loop
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
+require_solutions()  # in a copy without notebooks/solutions/ (a handout) this module skips, saying so
 from solutions import general_max_pool_backward as sol  # noqa: E402
 
 
