@@ -17,11 +17,11 @@ from poolviz.data import image_patch
 from poolviz.exercises.steps import check_safe_step
 from poolviz.routing import tie_policy_gradients
 
+require_solutions()  # in a copy without notebooks/solutions/ (a handout) this module skips, saying so
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-require_solutions()  # in a copy without notebooks/solutions/ (a handout) this module skips, saying so
 from solutions.safe_step import safe_step  # noqa: E402
 
 

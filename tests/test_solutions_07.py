@@ -15,12 +15,12 @@ import poolviz as pv
 from conftest import require_solutions
 from poolviz.exercises.smooth import check_lse_backward
 
+require_solutions()  # in a copy without notebooks/solutions/ (a handout) this module skips, saying so
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOK = NOTEBOOKS / "07-smooth-and-stochastic-pooling.ipynb"
-require_solutions()  # in a copy without notebooks/solutions/ (a handout) this module skips, saying so
 from solutions.lse_pool_backward import lse_pool_backward  # noqa: E402
 
 

@@ -22,12 +22,12 @@ from conftest import require_solutions
 from poolviz.exercises.fast import check_vectorised_max_pool_backward
 from poolviz.routing import fraction_reached
 
+require_solutions()  # in a copy without notebooks/solutions/ (a handout) this module skips, saying so
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "08-a-fast-backward.ipynb"
-require_solutions()  # in a copy without notebooks/solutions/ (a handout) this module skips, saying so
 from solutions.vectorised_max_pool_backward import max_pool_backward_vectorised  # noqa: E402
 
 LESSON = ["out_size", "same_bits", "backward_loop", "window_view", "switches_from_windows", "flat_switches",

@@ -17,11 +17,11 @@ from conftest import require_solutions
 from poolviz.data import image_patch
 from poolviz.exercises.unpool import check_max_unpool
 
+require_solutions()  # in a copy without notebooks/solutions/ (a handout) this module skips, saying so
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-require_solutions()  # in a copy without notebooks/solutions/ (a handout) this module skips, saying so
 from solutions.max_unpool import max_unpool  # noqa: E402
 
 
