@@ -101,13 +101,13 @@ def _backward(g: np.ndarray, x: np.ndarray, geom: PoolGeometry, indices) -> np.n
     if None, recomputed from ``x`` (..., H, W).
     """
     setting = paths.current()
-    path = _fast.max_path(x.size, geom, setting, x.dtype, g.dtype)
     if indices is None:
-        if path == "compiled":  # the switches found and used on the fly, never stored
+        if _fast.max_path(x.size, geom, setting, x.dtype, g.dtype) == "compiled":
+            # the switches found and used on the fly, never stored
             return _fast.compiled.max_backward_from_x(g, x, geom, _lowest(x.dtype))
         indices = max_pool_switches(x, geom)[1]
     indices = check_indices(indices, g.shape)
-    if path == "compiled":
+    if _fast.max_path(x.size, geom, setting, g.dtype, route=True) == "compiled":
         return _fast.compiled.max_route(g, indices, geom.in_shape)
     if setting.max_pool == "offsets":
         return route_indices(g, indices, geom.in_shape)

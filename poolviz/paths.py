@@ -24,15 +24,17 @@ average        ``"offsets"``       one pass per kernel offset over strided views
                                                                                    by stride phase from ``kh * kw >= 5``
 \              ``"dense-rows"``,   ``"dense"`` with its layout forced: rows as     never (for tests)
                ``"dense-phases"``  they are, or split by stride phase
-both           ``"compiled"``      compiled loops (numba, the optional extra       ``x.size >= 2**18`` and numba is installed (as
-                                   ``pip install poolviz[fast]``): one pass over   ``POOLVIZ_COMPILED`` says, below); before every
-                                   memory per op, the same order of operations     other row of this table
+both           ``"compiled"``      compiled loops (numba, the optional extra       max pooling's backward from saved switches,
+                                   ``pip install poolviz[fast]``): one pass over   ``x.size >= 2**18``, numba installed (as
+                                   memory per op, the same order of operations     ``POOLVIZ_COMPILED`` says, below); the other
+                                                                                   kernels measured slower than numpy: when asked
 =============  ==================  ==============================================  ===============================================
 
 ``"compiled"`` (:mod:`poolviz._fast.compiled`) needs numba: asking for it without numba raises an ImportError
 that says ``pip install poolviz[fast]``. numba is imported on the first call that runs compiled, never by
 ``import poolviz``; each kernel is compiled once (cached on disk), so a first call costs from about half a
-second (cached) to a few seconds: that is why ``"auto"`` keeps it for large inputs. The environment variable
+second (cached) to a few seconds: that is why ``"auto"`` keeps it for large inputs, and only for the kernel
+that measured faster than numpy's (:data:`poolviz._fast.compiled.AUTO_KERNELS`). The environment variable
 ``POOLVIZ_COMPILED`` sets what ``"auto"`` does with it: ``auto`` (the default, also unset) as in the table;
 ``0`` never (an explicit ``"compiled"`` still runs); ``1`` for every input, whatever its size (an error if
 numba is missing): to run a test suite or a notebook on the compiled path. It runs float32 and float64 (and
@@ -58,6 +60,7 @@ Use it as a context manager::
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 from dataclasses import dataclass, fields, replace
 
@@ -69,8 +72,9 @@ MAX_POOL_PATHS = ("auto", "offsets", "gather", "tiles", "planes", "compiled")
 AVG_POOL_PATHS = ("auto", "offsets", "dense", "dense-rows", "dense-phases", "compiled")
 
 
+@functools.cache
 def numba_installed() -> bool:
-    """Can numba, which the ``"compiled"`` path needs, be imported? (Looked up without importing it.)"""
+    """Can numba, which the ``"compiled"`` path needs, be imported? (Looked up once, without importing it.)"""
     return importlib.util.find_spec("numba") is not None
 
 

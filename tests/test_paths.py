@@ -83,26 +83,30 @@ def test_without_numba_auto_runs_the_numpy_paths(monkeypatch, mode):
     _without_numba(monkeypatch)
     monkeypatch.setenv("POOLVIZ_COMPILED", mode)
     large = pool_geometry((56, 56), 2)
-    assert _fast.max_path(2**24, large, paths.Paths(), np.float32) == "tiles"
+    assert _fast.max_path(2**24, large, paths.Paths(), np.float32, route=True) == "tiles"
     assert not _fast.avg_compiled(2**24, paths.Paths(), np.float32)
 
 
-def test_auto_takes_the_compiled_path_only_for_large_inputs_when_numba_is_installed(monkeypatch):
+def test_auto_takes_the_compiled_path_only_where_it_pays_when_numba_is_installed(monkeypatch):
     monkeypatch.setattr(paths, "numba_installed", lambda: True)  # the rule, whether or not numba is here
     auto, geom = paths.Paths(), pool_geometry((56, 56), 2)
     monkeypatch.delenv("POOLVIZ_COMPILED", raising=False)
     for mode in (None, "auto", " AUTO "):
         if mode is not None:
             monkeypatch.setenv("POOLVIZ_COMPILED", mode)
-        assert _fast.max_path(2**18, geom, auto, np.float32) == "compiled"          # 2**18 elements: large
-        assert _fast.max_path(2**18 - 1, geom, auto, np.float32) == "tiles"        # one fewer: numpy
-        assert _fast.max_path(8 * 8, pool_geometry((8, 8), 2), auto, np.float32) == "gather"  # a widget's 8x8
-        assert _fast.avg_compiled(2**18, auto, np.float64) and not _fast.avg_compiled(2**18 - 1, auto, np.float64)
-    # the dtypes the kernels take: float16 (x or grad_output) hands over to numpy; integer x is fine for max
-    assert _fast.max_path(2**20, geom, auto, np.float16) == "tiles"
-    assert _fast.max_path(2**20, geom, auto, np.float32, np.float16) == "tiles"
-    assert _fast.max_path(2**20, geom, auto, np.int32, np.float64) == "compiled"
-    assert not _fast.avg_compiled(2**20, auto, np.float16)
+        # the backward from saved switches, from 2**18 elements on
+        assert _fast.max_path(2**18, geom, auto, np.float32, route=True) == "compiled"
+        assert _fast.max_path(2**18 - 1, geom, auto, np.float32, route=True) == "tiles"   # one fewer: numpy
+        assert _fast.max_path(8 * 8, pool_geometry((8, 8), 2), auto, np.float32, route=True) == "gather"
+        # the kernels that measured slower than numpy's: never under "auto", whatever the size
+        assert _fast.max_path(2**24, geom, auto, np.float32) == "tiles"
+        assert not _fast.avg_compiled(2**24, auto, np.float64)
+    # the dtypes the kernels take: float16 hands over to numpy
+    assert _fast.max_path(2**20, geom, auto, np.float16, route=True) == "tiles"
+    assert _fast.max_path(2**20, geom, auto, np.float64, route=True) == "compiled"
+    assert _fast.max_path(2**20, geom, paths.Paths(max_pool="compiled"), np.int32, np.float64) == "compiled"
+    assert _fast.max_path(2**20, geom, paths.Paths(max_pool="compiled"), np.float32, np.float16) == "tiles"
+    assert not _fast.avg_compiled(2**20, paths.Paths(avg_pool="compiled"), np.float16)
     # a path asked for is honoured: "auto" alone chooses
     assert _fast.max_path(2**20, geom, paths.Paths(max_pool="planes"), np.float32) == "planes"
     assert not _fast.avg_compiled(2**20, paths.Paths(avg_pool="dense-rows"), np.float32)
@@ -115,13 +119,14 @@ def test_the_environment_variable_sets_what_auto_does(monkeypatch):
     monkeypatch.setattr(paths, "numba_installed", lambda: True)
     auto, geom = paths.Paths(), pool_geometry((56, 56), 2)
     monkeypatch.setenv("POOLVIZ_COMPILED", "0")
-    assert _fast.max_path(2**24, geom, auto, np.float32) == "tiles"
+    assert _fast.max_path(2**24, geom, auto, np.float32, route=True) == "tiles"
     assert not _fast.avg_compiled(2**24, auto, np.float32)
     assert _fast.max_path(8, geom, paths.Paths(max_pool="compiled"), np.float32) == "compiled"  # asked: still runs
     monkeypatch.setenv("POOLVIZ_COMPILED", "1")
-    assert _fast.max_path(8 * 8, pool_geometry((8, 8), 2), auto, np.float32) == "compiled"  # every size
+    assert _fast.max_path(8 * 8, pool_geometry((8, 8), 2), auto, np.float32) == "compiled"  # every size, kernel
+    assert _fast.max_path(8 * 8, pool_geometry((8, 8), 2), auto, np.float32, route=True) == "compiled"
     assert _fast.avg_compiled(4, auto, np.float32)
     assert _fast.max_path(8, geom, paths.Paths(max_pool="offsets"), np.float32) == "offsets"
     monkeypatch.setenv("POOLVIZ_COMPILED", "yes")
     with pytest.raises(ValueError, match="POOLVIZ_COMPILED='yes' is not understood: use 1"):
-        _fast.max_path(2**24, geom, auto, np.float32)
+        _fast.max_path(2**24, geom, auto, np.float32, route=True)

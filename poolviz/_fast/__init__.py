@@ -44,16 +44,18 @@ SMALL = 1 << 15
 _DENSE_ROWS = {"dense": "auto", "dense-rows": "as they are", "dense-phases": "split"}
 
 
-def max_path(x_size: int, geom: PoolGeometry, setting: Paths, *dtypes) -> str:
+def max_path(x_size: int, geom: PoolGeometry, setting: Paths, *dtypes, route: bool = False) -> str:
     """The path max pooling takes for an input of ``x_size`` elements: "offsets", "gather", "tiles", "planes"
     or "compiled".
 
-    ``dtypes``: those of ``x`` (and of ``grad_output`` for a backward), which decide whether the compiled path
-    can take the call (without them, it is assumed it can). "tiles" means the planes path with the
-    columns-first stage allowed where the windows tile the input.
+    ``dtypes``: those of ``x`` (and of ``grad_output`` for a backward; of ``grad_output`` alone with ``route``),
+    which decide whether the compiled path can take the call (without them, it is assumed it can).
+    ``route``: the backward from saved switches, which "auto" treats apart (see
+    :data:`poolviz._fast.compiled.AUTO_KERNELS`). "tiles" means the planes path with the columns-first stage
+    allowed where the windows tile the input.
     """
     asked = setting.max_pool
-    if compiled.wanted("max", asked, x_size, *(dtypes or ("float32",))):
+    if compiled.wanted("max-route" if route else "max", asked, x_size, *(dtypes or ("float32",))):
         return "compiled"
     if asked not in ("auto", "compiled"):
         return asked

@@ -62,11 +62,12 @@ def _row_max(xp, oh, kh, kw, sh, sw, ph, pw, dh, dw, lowest, best, where):
             off = jw * dw - pw
             lo, hi = _columns(off, sw, W, Wo)
             base = r * W + off
-            for ow in range(lo, hi):
+            for ow in range(lo, hi):  # selects and unconditional stores, not branches: no mispredictions
                 v = row[ow * sw + off]
-                if v > best[ow] or v != v:
-                    best[ow] = v
-                    where[ow] = base + ow * sw
+                b = best[ow]
+                take = (v > b) | (v != v)
+                best[ow] = v if take else b
+                where[ow] = base + ow * sw if take else where[ow]
 
 
 @numba.njit(parallel=True, **_JIT)

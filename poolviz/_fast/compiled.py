@@ -7,9 +7,10 @@ are the numpy paths' bits (ties, NaN, signs of zero and the order of every sum i
 in :mod:`._kernels`; numba is imported when the first of them is needed, never by ``import poolviz``.
 
 When this path runs (:mod:`poolviz.paths` has the table): when asked for, ``paths.use(max_pool="compiled")``
-or ``avg_pool="compiled"``; and under ``"auto"``, as :data:`ENV` says: by default only for inputs of at
-least :data:`AUTO_MIN` elements, and only if numba can be imported, so that a small input (a widget's
-8x8) never waits for a compile. Dtypes: float32 and float64 (and integers for max pooling's input);
+or ``avg_pool="compiled"``; and under ``"auto"``, as :data:`ENV` says: by default only the kernels of
+:data:`AUTO_KERNELS` (those that measured faster than numpy), only for inputs of at least :data:`AUTO_MIN`
+elements, and only if numba can be imported, so that a small input (a widget's 8x8) never waits for a
+compile. Dtypes: float32 and float64 (and integers for max pooling's input);
 float16 hands over to the numpy paths.
 
 Costs of the first call in a process: ``import numba`` (about 0.1-0.2 s), then each kernel is compiled
@@ -83,11 +84,22 @@ def require() -> None:
 def supports(op: str, *dtypes) -> bool:
     """Do the kernels take these dtypes? ``op`` "max" (x may be an integer array) or "avg"; the rest are floats."""
     first, rest = np.dtype(dtypes[0]), [np.dtype(d) for d in dtypes[1:]]
-    return (first in (_MAX_DTYPES if op == "max" else _FLOAT_DTYPES)) and all(d in _FLOAT_DTYPES for d in rest)
+    return (first in (_MAX_DTYPES if op.startswith("max") else _FLOAT_DTYPES)) and all(d in _FLOAT_DTYPES for d in rest)
+
+
+#: The kernels that ``"auto"`` takes on large inputs: those measured faster than the numpy fast paths
+#: (BENCHMARKS.md). Max pooling's backward from saved switches is one read of ``g`` and the switches and one
+#: write of ``grad_x``, several times faster than numpy's ``np.add.at``. The other kernels are generic loops
+#: (the window's size and stride known only at run time, the loop over output columns not vectorised) and
+#: measured slower than numpy's blocked passes, so "auto" leaves them to numpy; they run when asked for.
+AUTO_KERNELS = frozenset({"max-route"})
 
 
 def wanted(op: str, asked: str, x_size: int, *dtypes) -> bool:
-    """Should this call run compiled? ``asked`` is the path in :mod:`poolviz.paths` ("compiled", "auto", ...)."""
+    """Should this call run compiled? ``asked`` is the path in :mod:`poolviz.paths` ("compiled", "auto", ...).
+
+    ``op``: "max" (forward, or backward from x), "max-route" (backward from saved switches) or "avg".
+    """
     if asked == "compiled":
         require()
         return supports(op, *dtypes)
@@ -99,7 +111,7 @@ def wanted(op: str, asked: str, x_size: int, *dtypes) -> bool:
     if mode == "1":
         require()
         return supports(op, *dtypes)
-    return x_size >= AUTO_MIN and available() and supports(op, *dtypes)
+    return op in AUTO_KERNELS and x_size >= AUTO_MIN and available() and supports(op, *dtypes)
 
 
 @functools.cache
