@@ -1,8 +1,8 @@
 """The compiled loops themselves (numba): imported by :mod:`poolviz._fast.compiled` on first use only.
 
 Every kernel takes a stack of ``n`` planes, runs the planes in parallel (``prange``: a plane's result
-never depends on another's, so any thread count gives the same bits), and walks each plane in the order
-the numpy paths and PyTorch use:
+never depends on another's, so any thread count gives the same bits; :func:`max_route` excepted, see
+there), and walks each plane in the order the numpy paths and PyTorch use:
 
 * a window's elements in row-major window order (ties, NaN and the order of a sum depend on it);
 * an input's gradient contributions in increasing output order, added to a zero.
@@ -83,16 +83,18 @@ def max_forward(x, kh, kw, sh, sw, ph, pw, dh, dw, lowest, y, idx, want_idx):
             _row_max(x[p], oh, kh, kw, sh, sw, ph, pw, dh, dw, lowest, y[p, oh], idx[p, oh if want_idx else 0])
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(**_JIT)
 def max_route(g, idx, dx):
     """Add ``g`` (n, No) at the flat positions ``idx`` (n, No) of ``dx`` (n, H*W), zeroed first, in output order.
 
     Returns how many indices lie outside ``0 .. H*W - 1`` (those are skipped; the caller reports them).
+    One thread: the loop is memory-bound (one thread measured 60-77% of the copy floor), and on a busy
+    2-core machine waking numba's threads measured slower than the whole pass.
     """
     n, No = g.shape
     HW = dx.shape[1]
     bad = 0
-    for p in prange(n):
+    for p in range(n):
         d = dx[p]
         d[:] = 0
         gp = g[p]

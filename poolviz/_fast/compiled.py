@@ -13,9 +13,10 @@ elements, and only if numba can be imported, so that a small input (a widget's 8
 compile. Dtypes: float32 and float64 (and integers for max pooling's input);
 float16 hands over to the numpy paths.
 
-Costs of the first call in a process: ``import numba`` (about 0.1-0.2 s), then each kernel is compiled
-once per combination of dtypes, or loaded from numba's disk cache (``cache=True``: in ``__pycache__``
-beside this file, or numba's user cache directory when that is not writable). See BENCHMARKS.md.
+Costs of the first call in a process, measured (BENCHMARKS.md): ``import numba`` about 0.2-0.3 s and numba's
+start-up about 0.35 s; then each kernel is compiled once per combination of dtypes (1-1.6 s each), or loaded
+from numba's disk cache (``cache=True``: in ``__pycache__`` beside this file, or numba's user cache
+directory when that is not writable; about 15 ms each).
 """
 from __future__ import annotations
 
