@@ -48,6 +48,59 @@ def test_average_pooling_on_every_stride_equals_the_loops_and_the_numpy_path_to_
                      _numpy_path(pv.avg_pool2d_backward, gs, xs, **kwargs))
 
 
+@st.composite
+def _special_configs(draw):
+    """A window with a kernel of its own (``_kernels.SPECIAL``), every padding and ceil_mode, inputs from
+    smaller than the window to wide enough for an interior and borders on every side."""
+    from poolviz._fast._kernels import SPECIAL
+
+    k, s = draw(st.sampled_from(sorted(SPECIAL)))
+    p = draw(st.integers(0, k // 2))
+    H, W = draw(st.integers(max(1, k - 2 * p), 19)), draw(st.integers(max(1, k - 2 * p), 40))
+    dtype = draw(st.sampled_from([np.float32, np.float64, np.int16]))
+    lead = draw(st.sampled_from([(), (1,), (3,), (2, 3)]))
+    return dict(kernel_size=k, stride=s, padding=p, ceil_mode=draw(st.booleans())), lead + (H, W), dtype, \
+        draw(st.integers(0, 2**32 - 1))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # inf + -inf in the loops
+@settings(max_examples=200, deadline=None)
+@given(config=_special_configs())
+def test_the_special_max_kernels_equal_the_loops_to_the_bit(config):
+    """k2s2, k3s2, k3s1: interior (vectorised loops) and border (generic loop) against the loop reference,
+    with ties, -0.0, +-inf and NaN, forward with and without switches, backward from x and from switches."""
+    kwargs, shape, dtype, seed = config
+    rng = np.random.default_rng(seed)
+    if dtype == np.int16:
+        x = rng.integers(-3, 4, shape).astype(dtype)  # many ties
+        if rng.random() < 0.5:
+            x[..., : shape[-2] // 2, :] = np.iinfo(dtype).min  # windows of the padding value
+    else:
+        x = _with_special_values(np.round(rng.standard_normal(shape), 1).astype(dtype), rng)
+    y, idx = _compiled(pv.max_pool2d, x, **kwargs, return_indices=True)
+    y_ref, idx_ref = max_pool2d_loop(x, **kwargs)
+    assert y.dtype == dtype
+    assert y.tobytes() == y_ref.tobytes()  # every bit, signs of zero and NaNs included
+    np.testing.assert_array_equal(idx, idx_ref)
+    assert _compiled(pv.max_pool2d, x, **kwargs).tobytes() == y_ref.tobytes()
+    g = rng.standard_normal(y.shape).astype(np.float64 if dtype == np.float64 else np.float32)
+    expected = max_pool2d_backward_loop(g, x, **kwargs)
+    assert_same_bits(_compiled(pv.max_pool2d_backward, g, x, **kwargs), expected)
+    assert_same_bits(_compiled(pv.max_pool2d_backward, g, x, **kwargs, indices=idx), expected)
+
+
+def test_the_special_max_kernels_take_only_their_windows():
+    """Square windows of the listed size and stride, dilation 1; any other geometry runs the generic kernel."""
+    from poolviz._fast import compiled
+    from poolviz.geometry import pool_geometry
+
+    def special(k, s, d=1, shape=(9, 9)):
+        return compiled._special(pool_geometry(shape, k, s, 1, d)) is not None
+
+    assert special(2, 2) and special(3, 2) and special(3, 1) and special(3, 2, shape=(4, 30))
+    assert not special(3, 2, d=2) and not special((3, 2), 2) and not special(3, (2, 1)) and not special(2, 1)
+
+
 def test_float16_and_strided_inputs():
     """float16 hands over to the numpy paths (the kernels take float32 and float64); views are copied first."""
     rng = np.random.default_rng(0)

@@ -5,6 +5,9 @@ pass over memory per kernel offset (and temporaries between them). The loops fol
 :mod:`poolviz.max_pool` and :mod:`poolviz.avg_pool` element by element, in the same order, so the results
 are the numpy paths' bits (ties, NaN, signs of zero and the order of every sum included). The kernels are
 in :mod:`._kernels`; numba is imported when the first of them is needed, never by ``import poolviz``.
+Max pooling with a square 2x2 window at stride 2, or 3x3 at stride 2 or 1 (dilation 1), has kernels of its
+own, generated per window with the window's loop unrolled so that LLVM vectorises it (``_kernels.SPECIAL``);
+other windows take the generic kernels.
 
 When this path runs (:mod:`poolviz.paths` has the table): when asked for, ``paths.use(max_pool="compiled")``
 or ``avg_pool="compiled"``; and under ``"auto"``, as :data:`ENV` says: by default only the kernels of
@@ -132,13 +135,29 @@ def _planes(a: np.ndarray, shape) -> np.ndarray:
     return np.ascontiguousarray(a).reshape((-1,) + tuple(shape))
 
 
+def _special(geom: PoolGeometry):
+    """The kernel of this window's own (``_kernels.SPECIAL``, ``_kernels.max_special``), or None."""
+    h, w = geom.h, geom.w
+    if (h.kernel, h.stride, h.dilation) != (w.kernel, w.stride, w.dilation) or h.dilation != 1:
+        return None
+    if (h.kernel, h.stride) not in _k().SPECIAL:
+        return None
+    return _k().max_special(h.kernel, h.stride)
+
+
 def max_switches(x: np.ndarray, geom: PoolGeometry, lowest, indices: bool = True):
     """Maxima and switches of ``x`` (..., H, W): ``(values, indices)``, (..., H_out, W_out); indices None unless asked."""
     xs = _planes(x, geom.in_shape)
     n, (Ho, Wo) = xs.shape[0], geom.out_shape
     y = np.empty((n, Ho, Wo), dtype=x.dtype)
-    idx = np.empty((n, Ho, Wo) if indices else (n, 1, Wo), dtype=np.int64)
-    _k().max_forward(xs, *_geometry_args(geom), x.dtype.type(lowest), y, idx, indices)
+    special = _special(geom)
+    if special is not None:
+        idx = np.empty((n, Ho, Wo) if indices else (0, 0, 0), dtype=np.int64)
+        special(xs, geom.h.padding, geom.w.padding, x.dtype.type(lowest), y, idx, 0 if indices else 1,
+                np.empty((0, 0, 0), x.dtype), np.empty((0, 0), x.dtype))
+    else:
+        idx = np.empty((n, Ho, Wo) if indices else (n, 1, Wo), dtype=np.int64)
+        _k().max_forward(xs, *_geometry_args(geom), x.dtype.type(lowest), y, idx, indices)
     out_shape = x.shape[:-2] + geom.out_shape
     return y.reshape(out_shape), (idx.reshape(out_shape) if indices else None)
 
@@ -163,7 +182,12 @@ def max_backward_from_x(g: np.ndarray, x: np.ndarray, geom: PoolGeometry, lowest
     H, W = geom.in_shape
     xs, gs = _planes(x, (H, W)), _planes(g, geom.out_shape)
     dx = np.empty((xs.shape[0], H * W), dtype=g.dtype)
-    _k().max_backward_from_x(xs, gs, *_geometry_args(geom), x.dtype.type(lowest), dx)
+    special = _special(geom)
+    if special is not None:
+        special(xs, geom.h.padding, geom.w.padding, x.dtype.type(lowest), np.empty((0, 0, 0), x.dtype),
+                np.empty((0, 0, 0), np.int64), 2, gs, dx)
+    else:
+        _k().max_backward_from_x(xs, gs, *_geometry_args(geom), x.dtype.type(lowest), dx)
     return dx.reshape(x.shape)
 
 
