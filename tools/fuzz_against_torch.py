@@ -34,8 +34,11 @@ def draw_config(rng):
     """A random valid geometry (PyTorch's rules), or None when the draw gives an empty or all-padding window."""
     k = tuple(int(v) for v in rng.integers(1, 5, 2))
     s = tuple(int(v) for v in rng.integers(1, 5, 2))
-    p = tuple(int(rng.integers(0, ki // 2 + 1)) for ki in k)
     d = tuple(int(v) for v in rng.integers(1, 3, 2))
+    if rng.random() < 1 / 3:  # a window with compiled kernels of its own (k2s2, k3s2, k3s1), else rarely drawn
+        (kk, ss) = [(2, 2), (3, 2), (3, 1)][rng.integers(3)]
+        k, s, d = (kk, kk), (ss, ss), (1, 1)
+    p = tuple(int(rng.integers(0, ki // 2 + 1)) for ki in k)
     ceil = bool(rng.integers(2))
     shape = tuple(int(v) for v in rng.integers(1, 4, rng.integers(1, 3))) + tuple(int(v) for v in rng.integers(1, 14, 2))
     try:
