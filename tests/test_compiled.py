@@ -50,11 +50,11 @@ def test_average_pooling_on_every_stride_equals_the_loops_and_the_numpy_path_to_
 
 @st.composite
 def _special_configs(draw):
-    """A window with a kernel of its own (``_kernels.SPECIAL``), every padding and ceil_mode, inputs from
+    """A window with a kernel of its own (``compiled.SPECIAL_MAX``), every padding and ceil_mode, inputs from
     smaller than the window to wide enough for an interior and borders on every side."""
-    from poolviz._fast._kernels import SPECIAL
+    from poolviz._fast.compiled import SPECIAL_MAX
 
-    k, s = draw(st.sampled_from(sorted(SPECIAL)))
+    k, s = draw(st.sampled_from(sorted(SPECIAL_MAX)))
     p = draw(st.integers(0, k // 2))
     H, W = draw(st.integers(max(1, k - 2 * p), 19)), draw(st.integers(max(1, k - 2 * p), 40))
     dtype = draw(st.sampled_from([np.float32, np.float64, np.int16]))
@@ -194,7 +194,12 @@ def test_auto_runs_compiled_where_it_pays_on_a_large_input(monkeypatch):
     g = rng.standard_normal(y.shape).astype(np.float32)
     results = [y, idx, pv.max_pool2d_backward(g, x, 3, 2, 1), pv.max_pool2d_backward(g, x, 3, 2, 1, indices=idx),
                pv.avg_pool2d(x, 3, 2, 1), pv.avg_pool2d_backward(g, x, 3, 2, 1)]
-    assert calls == ["max_route", "max_route"]  # the kernel that pays; from x: numpy's switches, then routed
+    # the kernels that pay: a window with kernels of its own (3x3, stride 2), and the backward from switches
+    assert calls == ["max_switches", "max_backward_from_x", "max_route"]
+    calls.clear()
+    y33, idx33 = pv.max_pool2d(x, 3, 3, return_indices=True)
+    assert pv.max_pool2d_backward(np.ones_like(y33), x, 3, 3).shape == x.shape
+    assert calls == ["max_route"]  # a generic window: numpy's forward; from x: numpy's switches, then routed
     calls.clear()
     small = x[:1, :1]
     pv.max_pool2d_backward(np.ones((1, 1, 16, 16), np.float32), small, 2)

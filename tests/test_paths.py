@@ -98,8 +98,16 @@ def test_auto_takes_the_compiled_path_only_where_it_pays_when_numba_is_installed
         assert _fast.max_path(2**18, geom, auto, np.float32, route=True) == "compiled"
         assert _fast.max_path(2**18 - 1, geom, auto, np.float32, route=True) == "tiles"   # one fewer: numpy
         assert _fast.max_path(8 * 8, pool_geometry((8, 8), 2), auto, np.float32, route=True) == "gather"
+        # max pooling's forward and backward from x on the windows with kernels of their own (k2s2 here,
+        # k3s2, k3s1), from 2**18 elements on
+        assert _fast.max_path(2**18, geom, auto, np.float32, np.float32) == "compiled"
+        assert _fast.max_path(2**18, pool_geometry((55, 55), 3, 2), auto, np.float32) == "compiled"
+        assert _fast.max_path(2**18, pool_geometry((55, 55), 3, 1, 1), auto, np.float32) == "compiled"
+        assert _fast.max_path(2**18 - 1, geom, auto, np.float32) == "tiles"
         # the kernels that measured slower than numpy's: never under "auto", whatever the size
-        assert _fast.max_path(2**24, geom, auto, np.float32) == "tiles"
+        assert _fast.max_path(2**24, pool_geometry((56, 56), 3, 3), auto, np.float32) == "tiles"
+        assert _fast.max_path(2**24, pool_geometry((56, 56), 3, 2, dilation=2), auto, np.float32) == "tiles"
+        assert _fast.max_path(2**24, pool_geometry((56, 56), (3, 2), 2), auto, np.float32) == "tiles"
         assert not _fast.avg_compiled(2**24, auto, np.float64)
     # the dtypes the kernels take: float16 hands over to numpy
     assert _fast.max_path(2**20, geom, auto, np.float16, route=True) == "tiles"

@@ -50,12 +50,13 @@ def max_path(x_size: int, geom: PoolGeometry, setting: Paths, *dtypes, route: bo
 
     ``dtypes``: those of ``x`` (and of ``grad_output`` for a backward; of ``grad_output`` alone with ``route``),
     which decide whether the compiled path can take the call (without them, it is assumed it can).
-    ``route``: the backward from saved switches, which "auto" treats apart (see
-    :data:`poolviz._fast.compiled.AUTO_KERNELS`). "tiles" means the planes path with the columns-first stage
-    allowed where the windows tile the input.
+    ``route``: the backward from saved switches, which "auto" treats apart, as it does the windows with
+    compiled kernels of their own (see :data:`poolviz._fast.compiled.AUTO_KERNELS`). "tiles" means the planes
+    path with the columns-first stage allowed where the windows tile the input.
     """
     asked = setting.max_pool
-    if compiled.wanted("max-route" if route else "max", asked, x_size, *(dtypes or ("float32",))):
+    op = "max-route" if route else ("max-special" if compiled.special_window(geom) else "max")
+    if compiled.wanted(op, asked, x_size, *(dtypes or ("float32",))):
         return "compiled"
     if asked not in ("auto", "compiled"):
         return asked

@@ -29,6 +29,8 @@ import numba
 import numpy as np
 from numba import prange
 
+from .compiled import SPECIAL_MAX
+
 __all__ = ["SPECIAL", "avg_backward", "avg_forward", "max_backward_from_x", "max_forward", "max_route", "max_special"]
 
 _JIT = dict(cache=True, nogil=True)
@@ -197,7 +199,7 @@ def avg_backward(g, kh, kw, sh, sw, ph, pw, dh, dw, divisor, divide, dx):
 
 
 #: ``(kernel, stride)`` pairs (the same on both axes, dilation 1) with kernels of their own: :func:`max_special`.
-SPECIAL = frozenset({(2, 2), (3, 2), (3, 1)})
+SPECIAL = SPECIAL_MAX
 
 
 @numba.njit(**_JIT)

@@ -6,7 +6,7 @@ pass over memory per kernel offset (and temporaries between them). The loops fol
 are the numpy paths' bits (ties, NaN, signs of zero and the order of every sum included). The kernels are
 in :mod:`._kernels`; numba is imported when the first of them is needed, never by ``import poolviz``.
 Max pooling with a square 2x2 window at stride 2, or 3x3 at stride 2 or 1 (dilation 1), has kernels of its
-own, generated per window with the window's loop unrolled so that LLVM vectorises it (``_kernels.SPECIAL``);
+own, generated per window with the window's loop unrolled so that LLVM vectorises it (:data:`SPECIAL_MAX`);
 other windows take the generic kernels.
 
 When this path runs (:mod:`poolviz.paths` has the table): when asked for, ``paths.use(max_pool="compiled")``
@@ -37,6 +37,7 @@ __all__ = [
     "AUTO_MIN",
     "ENV",
     "INSTALL_HINT",
+    "SPECIAL_MAX",
     "auto_mode",
     "available",
     "avg_spread",
@@ -45,6 +46,7 @@ __all__ = [
     "max_route",
     "max_switches",
     "require",
+    "special_window",
     "supports",
 ]
 
@@ -91,18 +93,32 @@ def supports(op: str, *dtypes) -> bool:
     return (first in (_MAX_DTYPES if op.startswith("max") else _FLOAT_DTYPES)) and all(d in _FLOAT_DTYPES for d in rest)
 
 
+#: Max pooling's windows, ``(kernel, stride)`` the same on both axes with dilation 1, that have compiled
+#: kernels of their own (``_kernels.max_special``): the window's loop unrolled, the loop over output columns
+#: vectorised.
+SPECIAL_MAX = frozenset({(2, 2), (3, 2), (3, 1)})
+
 #: The kernels that ``"auto"`` takes on large inputs: those measured faster than the numpy fast paths
-#: (BENCHMARKS.md). Max pooling's backward from saved switches is one read of ``g`` and the switches and one
-#: write of ``grad_x``, several times faster than numpy's ``np.add.at``. The other kernels are generic loops
-#: (the window's size and stride known only at run time, the loop over output columns not vectorised) and
+#: (BENCHMARKS.md). "max-route", max pooling's backward from saved switches: one read of ``g`` and the
+#: switches and one write of ``grad_x``, faster than numpy's ``np.add.at``. "max-special", max pooling's
+#: forward and backward from x on the windows of :data:`SPECIAL_MAX`. The other kernels are generic loops (the
+#: window's size and stride known only at run time, the loop over output columns not vectorised) and
 #: measured slower than numpy's blocked passes, so "auto" leaves them to numpy; they run when asked for.
-AUTO_KERNELS = frozenset({"max-route"})
+AUTO_KERNELS = frozenset({"max-route", "max-special"})
+
+
+def special_window(geom: PoolGeometry) -> bool:
+    """Has max pooling over this window a kernel of its own (:data:`SPECIAL_MAX`)? Answered without numba."""
+    h, w = geom.h, geom.w
+    return ((h.kernel, h.stride, h.dilation) == (w.kernel, w.stride, w.dilation) and h.dilation == 1
+            and (h.kernel, h.stride) in SPECIAL_MAX)
 
 
 def wanted(op: str, asked: str, x_size: int, *dtypes) -> bool:
     """Should this call run compiled? ``asked`` is the path in :mod:`poolviz.paths` ("compiled", "auto", ...).
 
-    ``op``: "max" (forward, or backward from x), "max-route" (backward from saved switches) or "avg".
+    ``op``: "max" (forward, or backward from x), "max-special" (the same on a window of :data:`SPECIAL_MAX`),
+    "max-route" (backward from saved switches) or "avg".
     """
     if asked == "compiled":
         require()
@@ -136,13 +152,8 @@ def _planes(a: np.ndarray, shape) -> np.ndarray:
 
 
 def _special(geom: PoolGeometry):
-    """The kernel of this window's own (``_kernels.SPECIAL``, ``_kernels.max_special``), or None."""
-    h, w = geom.h, geom.w
-    if (h.kernel, h.stride, h.dilation) != (w.kernel, w.stride, w.dilation) or h.dilation != 1:
-        return None
-    if (h.kernel, h.stride) not in _k().SPECIAL:
-        return None
-    return _k().max_special(h.kernel, h.stride)
+    """The kernel of this window's own (:data:`SPECIAL_MAX`, ``_kernels.max_special``), or None."""
+    return _k().max_special(geom.h.kernel, geom.h.stride) if special_window(geom) else None
 
 
 def max_switches(x: np.ndarray, geom: PoolGeometry, lowest, indices: bool = True):
