@@ -11,7 +11,14 @@ forward+backward) it times each implementation:
 * ``loop``      poolviz.reference: pure-Python loops (on large inputs, a few planes, scaled up);
 * ``poolviz``   the vectorised numpy ops;
 * ``torch 1T``  torch.nn.functional on the CPU with ``torch.set_num_threads(1)``;
-* ``torch NT``  the same with PyTorch's default thread count.
+* ``torch NT``  the same with PyTorch's default thread count;
+* ``compiled 1T``, ``compiled 1T from x``, ``compiled NT``: the compiled path (``pip install poolviz[fast]``)
+  on one numba thread, and on numba's default thread count; skipped without numba.
+
+The numpy columns run with ``POOLVIZ_COMPILED=0`` and the compiled ones with ``POOLVIZ_COMPILED=1`` (set
+before each measurement, untimed), so that each measures its own path whatever "auto" would pick.
+``--cold`` also measures, in fresh processes, what the compiled path costs before its first result:
+``import numba``, and each op's first call with an empty disk cache and with a filled one.
 
 Repeats are interleaved: each repeat runs every implementation once, in a rotated order, so
 that drift (turbo, a noisy neighbour) hits all of them alike. The table reports medians and
@@ -51,6 +58,11 @@ try:
 except ImportError:
     torch = None
 DEFAULT_THREADS = torch.get_num_threads() if torch is not None else None
+try:
+    import numba
+except ImportError:
+    numba = None
+NUMBA_THREADS = numba.get_num_threads() if numba is not None else None
 
 # (shape, kernel, stride). Torch gets the 2-d image as (1, 1, 8, 8); poolviz pools the last two axes.
 CASES = [
@@ -147,14 +159,27 @@ def loop_planes(shape, budget):
 
 # --- the implementations ---------------------------------------------------------------------
 
-def numpy_jobs(forward, backward, x, g, k, s, scale=1.0):
-    """The three passes of a numpy forward/backward pair; the backward gets what the forward returned."""
+def numpy_jobs(forward, backward, x, g, k, s, scale=1.0, before=None):
+    """The three passes of a numpy forward/backward pair; the backward gets what the forward returned.
+
+    ``before()`` (untimed) runs before each measurement, and once here, before the forward that is saved."""
+    if before is not None:
+        before()
     saved = forward(x, k, s)
     return {
-        "forward": Job(lambda: forward(x, k, s), scale=scale),
-        "backward": Job(lambda: backward(g, x, k, s, saved), scale=scale),
-        "forward+backward": Job(lambda: backward(g, x, k, s, forward(x, k, s)), scale=scale),
+        "forward": Job(lambda: forward(x, k, s), scale=scale, before=before),
+        "backward": Job(lambda: backward(g, x, k, s, saved), scale=scale, before=before),
+        "forward+backward": Job(lambda: backward(g, x, k, s, forward(x, k, s)), scale=scale, before=before),
     }
+
+
+def compiled_setting(on, threads=None):
+    """A ``before`` that selects the compiled path (``on``) or the numpy paths through "auto", and numba's threads."""
+    def before():
+        os.environ["POOLVIZ_COMPILED"] = "1" if on else "0"
+        if threads is not None:
+            numba.set_num_threads(threads)
+    return before
 
 
 def loop_ops(op):
@@ -201,24 +226,30 @@ def implementations(loop_budget):
         part_g = g.reshape((-1,) + g.shape[-2:])[:run]
         return numpy_jobs(*loop_ops(op), part_x, part_g, k, s, scale=planes / run)
 
+    numpy_paths = compiled_setting(False)
     columns = {
         "loop": loop,
-        "poolviz": lambda op, x, g, k, s: numpy_jobs(*NUMPY_OPS[op], x, g, k, s),
-        "poolviz from x": lambda op, x, g, k, s: numpy_jobs(*FROM_X_OPS[op], x, g, k, s),
+        "poolviz": lambda op, x, g, k, s: numpy_jobs(*NUMPY_OPS[op], x, g, k, s, before=numpy_paths),
+        "poolviz from x": lambda op, x, g, k, s: numpy_jobs(*FROM_X_OPS[op], x, g, k, s, before=numpy_paths),
     }
     if torch is not None:
         for threads in sorted({1, DEFAULT_THREADS}):
             columns[f"torch {threads}T"] = lambda op, x, g, k, s, threads=threads: torch_jobs(op, x, g, k, s, threads)
+    if numba is not None:
+        for name, ops, threads in [("compiled 1T", NUMPY_OPS, 1), ("compiled 1T from x", FROM_X_OPS, 1),
+                                   (f"compiled {NUMBA_THREADS}T", NUMPY_OPS, NUMBA_THREADS)]:
+            columns[name] = lambda op, x, g, k, s, ops=ops, threads=threads: numpy_jobs(
+                *ops[op], x, g, k, s, before=compiled_setting(True, threads))
     return columns
 
 
 # --- bytes that must move ----------------------------------------------------------------------
 
 def floor_bytes(op, pass_, n_in, n_out, column):
-    """Bytes a pass must read + write. Forward: x, y (+ the int64 switches for max, except "poolviz from x").
-    Backward: grad_output, grad_x, and for max the switches, or x for "poolviz from x", which recomputes
+    """Bytes a pass must read + write. Forward: x, y (+ the int64 switches for max, except the "from x"
+    columns). Backward: grad_output, grad_x, and for max the switches, or x for "from x", which recomputes
     them. Average pooling's backward needs neither."""
-    from_x = column == "poolviz from x"
+    from_x = column.endswith("from x")
     indices = I64 * n_out if (op == "max" and not from_x) else 0
     forward = F32 * (n_in + n_out) + indices
     backward = F32 * (n_out + n_in) + indices + (F32 * n_in if (op == "max" and from_x) else 0)
@@ -229,11 +260,25 @@ def floor_bytes(op, pass_, n_in, n_out, column):
 
 def same_bits(a, b):
     a, b = np.asarray(a), np.asarray(b)
-    return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a.view(np.uint32), b.view(np.uint32))
+    return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a.view(np.uint8), b.view(np.uint8))
+
+
+def check_compiled(op, x, g, k, s):
+    """'OK' if the compiled path's forward and gradients equal the numpy paths' bit for bit, else what differs."""
+    results = []
+    for setting in (False, True):
+        compiled_setting(setting)()
+        saved = NUMPY_OPS[op][0](x, k, s)
+        results.append([FROM_X_OPS[op][0](x, k, s), FROM_X_OPS[op][1](g, x, k, s, None), NUMPY_OPS[op][1](g, x, k, s, saved)]
+                       + ([saved[1]] if op == "max" else []))
+    names = ["forward", "grad", "grad from saved switches", "switches"]
+    return ", ".join(f"{name} {'OK' if same_bits(ours, theirs) else 'MISMATCH'}"
+                     for name, theirs, ours in zip(names, *results))
 
 
 def check_against_torch(op, x, g, k, s):
     """'OK' if poolviz's forward and gradient equal PyTorch's bit for bit, else what differs."""
+    compiled_setting(False)()
     forward, backward = FROM_X_OPS[op]
     xt = as_nchw(x).requires_grad_()
     yt = getattr(F, TORCH_OPS[op])(xt, k, s)
@@ -290,9 +335,12 @@ def cpu_model():
 def machine_info():
     torch_info = (f"torch {torch.__version__} (default threads {DEFAULT_THREADS}; also run with 1)"
                   if torch is not None else "torch not installed: its columns are skipped")
+    numba_info = (f"numba {numba.__version__} (default threads {NUMBA_THREADS}; also run with 1)"
+                  if numba is not None else "numba not installed: the compiled columns are skipped")
     return [
         f"date {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
-        f"python {platform.python_version()}, numpy {np.__version__}, poolviz {pv.__version__}, {torch_info}",
+        f"python {platform.python_version()}, numpy {np.__version__}, poolviz {pv.__version__}, {torch_info}, "
+        f"{numba_info}",
         f"cpu: {cpu_model()}, os.cpu_count() = {os.cpu_count()}",
         f"numpy single-threaded (OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}; "
         f"its elementwise ops use one thread)",
@@ -326,6 +374,9 @@ def build_jobs(columns, rng):
             if torch is not None:
                 checks.append((case, op, "random normal x", check_against_torch(op, x, g, k, s)))
                 checks.append((case, op, "tie-heavy x", check_against_torch(op, ties, g, k, s)))
+            if numba is not None:
+                checks.append((case, op, "random normal x, compiled vs numpy", check_compiled(op, x, g, k, s)))
+                checks.append((case, op, "tie-heavy x, compiled vs numpy", check_compiled(op, ties, g, k, s)))
             per_column = {name: make(op, x, g, k, s) for name, make in columns.items()}
             for pass_ in PASSES:
                 jobs[(case, op, pass_)] = {name: per_column[name][pass_] for name in columns}
@@ -350,7 +401,7 @@ def results_table(medians, sizes, bandwidth, loop_budget):
     names = list(next(iter(medians.values())))
     torch_cols = [name for name in names if name.startswith("torch")]
     ratio_cols = [name for name in names if name != "torch 1T"] if "torch 1T" in names else []
-    floor_cols = ["poolviz", "poolviz from x"] + torch_cols
+    floor_cols = ["poolviz", "poolviz from x"] + torch_cols + [name for name in names if name.startswith("compiled")]
     header = (["shape", "k, s", "op", "pass"] + names + [f"{name} / torch 1T" for name in ratio_cols]
               + [f"{name} % of floor" for name in floor_cols])
     rows = []
@@ -372,6 +423,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="fewer repeats, shorter measurements, fewer loop planes (~30 s)")
     parser.add_argument("--repeats", type=int, help="interleaved repeats per timing (default 9, or 3 with --quick)")
+    parser.add_argument("--cold", action="store_true",
+                        help="also measure the compiled path's cold costs, in fresh processes (~1 min)")
     args = parser.parse_args(argv)
     repeats = args.repeats or (3 if args.quick else 9)
     min_seconds = 0.005 if args.quick else 0.02  # per measurement: enough calls that tiny shapes are not timer noise
@@ -412,8 +465,67 @@ def main(argv=None):
         print("- skipped: torch is not installed")
     for (shape, k, s), op, what, result in checks:
         print(f"- {op}_pool2d {shape} k={k} s={s}, {what}: {result}")
+    for line in (["", "Cold costs of the compiled path (fresh processes, one float32 (8, 16, 28, 28) input):", ""]
+                 + cold_costs() if args.cold and numba is not None else []):
+        print(line)
     print(f"\ntotal run time {time.perf_counter() - started:.0f} s")
     return 0
+
+
+# --- cold costs -------------------------------------------------------------------------------
+
+COLD_SCRIPT = """
+import os, sys, time
+t = time.perf_counter(); import numpy as np, poolviz as pv; t_poolviz = time.perf_counter() - t
+t = time.perf_counter(); import numba; t_numba = time.perf_counter() - t
+x = np.random.default_rng(0).standard_normal((8, 16, 28, 28), dtype=np.float32)
+g = np.ones((8, 16, 14, 14), np.float32)
+firsts = []
+with pv.paths.use(max_pool="compiled", avg_pool="compiled"):
+    for name, call in [("max forward with switches", lambda: pv.max_pool2d(x, 2, return_indices=True)),
+                       ("max backward from switches", lambda: pv.max_pool2d_backward(g, x, 2, indices=idx)),
+                       ("max backward from x", lambda: pv.max_pool2d_backward(g, x, 2)),
+                       ("avg forward", lambda: pv.avg_pool2d(x, 2)),
+                       ("avg backward", lambda: pv.avg_pool2d_backward(g, x, 2))]:
+        t = time.perf_counter(); result = call(); firsts.append((name, time.perf_counter() - t))
+        if name.startswith("max forward"):
+            idx = result[1]
+        t = time.perf_counter(); call(); firsts.append((name + " (second call)", time.perf_counter() - t))
+print(repr(dict(import_poolviz=t_poolviz, import_numba=t_numba, firsts=firsts)))
+"""
+
+
+def cold_costs(runs=3):
+    """Markdown lines: ``import numba`` and each op's first call, with an empty numba cache and a filled one.
+
+    Each run is a fresh process with its own empty cache directory (``NUMBA_CACHE_DIR``), run twice: the
+    first compiles and writes the cache, the second loads it. Medians of ``runs``.
+    """
+    import ast
+    import subprocess
+    import tempfile
+
+    results = {"empty": [], "filled": []}
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as cache:
+            env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=os.pathsep.join(sys.path))
+            env.pop("POOLVIZ_COMPILED", None)
+            for state in ("empty", "filled"):
+                out = subprocess.run([sys.executable, "-c", COLD_SCRIPT], env=env, capture_output=True, text=True,
+                                     check=True).stdout
+                results[state].append(ast.literal_eval(out.strip().splitlines()[-1]))
+    lines = ["| | empty disk cache (compiles) | filled disk cache |", "| --- | --- | --- |"]
+    for key, label in [("import_poolviz", "`import poolviz` (numpy only)"), ("import_numba", "`import numba`")]:
+        lines.append(f"| {label} | " + " | ".join(
+            fmt_time(statistics.median(r[key] for r in results[state])) for state in ("empty", "filled")) + " |")
+    names = [name for name, _ in results["empty"][0]["firsts"]]
+    for i, name in enumerate(names):
+        lines.append(f"| {name} | " + " | ".join(
+            fmt_time(statistics.median(r["firsts"][i][1] for r in results[state])) for state in ("empty", "filled"))
+            + " |")
+    lines.append(f"\n(medians of {runs} fresh processes each; the first call of the first op also pays numba's "
+                 "one-time start-up, about half a second, whichever op it is)")
+    return lines
 
 
 if __name__ == "__main__":

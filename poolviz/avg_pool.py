@@ -56,6 +56,8 @@ def window_sum(x: np.ndarray, geom: PoolGeometry, divisor=None) -> np.ndarray:
     kernel offset, or :func:`poolviz._fast.dense_window_sum`'s contiguous passes over blocks of planes.
     """
     setting = paths.current()
+    if _fast.avg_compiled(x.size, setting, x.dtype):
+        return _fast.compiled.avg_window_sum(x, geom, divisor)
     layout = _fast.avg_layout(x.size, geom, setting)
     if layout is not None:
         return _fast.dense_window_sum(x, geom, layout, divisor, block_bytes=setting.block_bytes)
@@ -86,10 +88,12 @@ def spread_to_windows(per_window: np.ndarray, geom: PoolGeometry, weight=None, d
     Returns an array of the input's shape (..., H, W); padding positions are dropped.
     Each input adds its contributions to 0 in increasing output order, as PyTorch does (see
     :func:`poolviz.windows.scatter_offsets`). Without ``weight``, larger inputs may go through
-    :func:`poolviz._fast.dense_spread`, in contiguous passes over blocks of planes.
+    :func:`poolviz._fast.dense_spread`, in contiguous passes over blocks of planes, or the compiled loop.
     """
     lead = per_window.shape[:-2]
     setting = paths.current()
+    if weight is None and _fast.avg_compiled(math.prod(lead) * math.prod(geom.in_shape), setting, per_window.dtype):
+        return _fast.compiled.avg_spread(per_window, geom, divisor)
     layout = None if weight is not None else _fast.avg_layout(math.prod(lead) * math.prod(geom.in_shape), geom,
                                                               setting)
     if layout is not None:

@@ -80,7 +80,9 @@ def max_pool_switches(x: np.ndarray, geom: PoolGeometry, indices: bool = True) -
     asked for (on larger inputs they cost an int64 pass).
     """
     setting = paths.current()
-    path = _fast.max_path(x.size, geom, setting)
+    path = _fast.max_path(x.size, geom, setting, x.dtype)
+    if path == "compiled":
+        return _fast.compiled.max_switches(x, geom, _lowest(x.dtype), indices)
     if path == "gather":
         result = _fast.max_by_gather(x, geom, _lowest(x.dtype))
         if result is not None:
@@ -92,9 +94,21 @@ def max_pool_switches(x: np.ndarray, geom: PoolGeometry, indices: bool = True) -
                                indices=indices)
 
 
-def _route(g: np.ndarray, indices: np.ndarray, geom: PoolGeometry) -> np.ndarray:
-    """Each window's gradient ``g`` added to its switch: the backward, (..., H, W)."""
+def _backward(g: np.ndarray, x: np.ndarray, geom: PoolGeometry, indices) -> np.ndarray:
+    """Each window's gradient ``g`` (..., H_out, W_out) added to its switch: the backward, (..., H, W).
+
+    The switches are ``indices`` (checked for dtype and shape here, for range where they are used), or,
+    if None, recomputed from ``x`` (..., H, W).
+    """
     setting = paths.current()
+    if indices is None:
+        if _fast.max_path(x.size, geom, setting, x.dtype, g.dtype) == "compiled":
+            # the switches found and used on the fly, never stored
+            return _fast.compiled.max_backward_from_x(g, x, geom, _lowest(x.dtype))
+        indices = max_pool_switches(x, geom)[1]
+    indices = check_indices(indices, g.shape)
+    if _fast.max_path(x.size, geom, setting, g.dtype, route=True) == "compiled":
+        return _fast.compiled.max_route(g, indices, geom.in_shape)
     if setting.max_pool == "offsets":
         return route_indices(g, indices, geom.in_shape)
     return _fast.route(g, indices, geom.in_shape, setting.block_bytes)
@@ -159,9 +173,7 @@ def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dil
     x = check_array(x)
     geom = pool_geometry(x.shape[-2:], kernel_size, stride, padding, dilation, ceil_mode)
     g = check_grad_output(grad_output, x.shape[:-2] + geom.out_shape, "max_pool2d")
-    if indices is None:
-        indices = max_pool_switches(x, geom)[1]
-    return _route(g, check_indices(indices, g.shape), geom)
+    return _backward(g, x, geom, indices)
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -187,9 +199,9 @@ def max_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0, dil
     x = check_array(x, min_ndim=1)
     geom = pool_geometry(x.shape[-1:], kernel_size, stride, padding, dilation, ceil_mode, dims=1)
     g = check_grad_output(grad_output, x.shape[:-1] + geom.out_shape[1:], "max_pool1d")
-    if indices is None:
-        indices = max_pool_switches(x[..., None, :], geom)[1][..., 0, :]
-    return _route(g[..., None, :], check_indices(indices, g.shape)[..., None, :], geom)[..., 0, :]
+    if indices is not None:
+        indices = check_indices(indices, g.shape)[..., None, :]
+    return _backward(g[..., None, :], x[..., None, :], geom, indices)[..., 0, :]
 
 
 def max_unpool2d(y, indices, kernel_size, stride=None, padding=0, output_size=None):

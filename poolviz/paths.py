@@ -24,7 +24,26 @@ average        ``"offsets"``       one pass per kernel offset over strided views
                                                                                    by stride phase from ``kh * kw >= 5``
 \              ``"dense-rows"``,   ``"dense"`` with its layout forced: rows as     never (for tests)
                ``"dense-phases"``  they are, or split by stride phase
+both           ``"compiled"``      compiled loops (numba, the optional extra       max pooling's backward from saved switches,
+                                   ``pip install poolviz[fast]``): one pass over   and its forward and backward from x on 2x2
+                                   memory per op, the same order of operations     windows at stride 2 and 3x3 at stride 2 or 1
+                                                                                   (dilation 1): ``x.size >= 2**18``, numba
+                                                                                   installed (as ``POOLVIZ_COMPILED`` says,
+                                                                                   below); the other kernels measured slower
+                                                                                   than numpy: when asked
 =============  ==================  ==============================================  ===============================================
+
+``"compiled"`` (:mod:`poolviz._fast.compiled`) needs numba: asking for it without numba raises an ImportError
+that says ``pip install poolviz[fast]``. numba is imported on the first call that runs compiled, never by
+``import poolviz``; each kernel is compiled once (cached on disk), so a first call costs from about half a
+second (cached) to a few seconds: that is why ``"auto"`` keeps it for large inputs, and only for the kernels
+that measured faster than numpy's (:data:`poolviz._fast.compiled.AUTO_KERNELS`). The environment variable
+``POOLVIZ_COMPILED`` sets what ``"auto"`` does with it: ``auto`` (the default, also unset) as in the table;
+``0`` never (an explicit ``"compiled"`` still runs); ``1`` for every input, whatever its size (an error if
+numba is missing): to run a test suite or a notebook on the compiled path. It runs float32 and float64 (and
+integer inputs to max pooling); float16 hands over to the numpy paths. Its planes run in parallel on
+numba's threads (``numba.set_num_threads``), with the same bits on any number of threads, except max
+pooling's backward from saved switches and the kernels of the windows above, which run on one thread.
 
 A forced path that does not apply hands over: ``"tiles"`` to ``"planes"`` where the windows do not tile,
 ``"gather"`` to ``"offsets"`` where a window holds NaN, the dense paths to ``"offsets"`` where the dense
@@ -45,14 +64,22 @@ Use it as a context manager::
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib.util
 from dataclasses import dataclass, fields, replace
 
-__all__ = ["MAX_POOL_PATHS", "AVG_POOL_PATHS", "Paths", "current", "use"]
+__all__ = ["MAX_POOL_PATHS", "AVG_POOL_PATHS", "Paths", "current", "numba_installed", "use"]
 
 #: The paths max pooling can be asked to take ("auto" picks one per call).
-MAX_POOL_PATHS = ("auto", "offsets", "gather", "tiles", "planes")
+MAX_POOL_PATHS = ("auto", "offsets", "gather", "tiles", "planes", "compiled")
 #: The paths average pooling can be asked to take.
-AVG_POOL_PATHS = ("auto", "offsets", "dense", "dense-rows", "dense-phases")
+AVG_POOL_PATHS = ("auto", "offsets", "dense", "dense-rows", "dense-phases", "compiled")
+
+
+@functools.cache
+def numba_installed() -> bool:
+    """Can numba, which the ``"compiled"`` path needs, be imported? (Looked up once, without importing it.)"""
+    return importlib.util.find_spec("numba") is not None
 
 
 @dataclass(frozen=True)
@@ -68,6 +95,9 @@ class Paths:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} path must be one of {', '.join(map(repr, allowed))}; "
                                  f"got {getattr(self, name)!r}.")
+        if "compiled" in (self.max_pool, self.avg_pool) and not numba_installed():
+            raise ImportError("the 'compiled' path needs numba, which is not installed: pip install poolviz[fast] "
+                              "(from a checkout: python -m pip install -e .[fast]).")
         if type(self.block_bytes) is not int or self.block_bytes < 1:
             raise ValueError(f"block_bytes must be a positive int (bytes per block of planes), got {self.block_bytes!r}.")
 

@@ -60,9 +60,18 @@ class _MissingModule:
             raise AttributeError(name)
         return _missing_function(f"{self._module}.{name}")
 
+#: Marks a test (or a parameter) of the compiled path, which needs the optional extra.
+NEEDS_NUMBA = pytest.mark.skipif(not paths.numba_installed(),
+                                 reason="the compiled path needs numba: pip install poolviz[fast]")
+
 #: max pooling's paths (see poolviz.paths): the readable per-offset one, one gather + argmax for small inputs,
-#: and, for large inputs, per-phase passes over blocks of planes and a columns-first path for windows that tile.
-MAX_POOL_PATHS = ["offsets", "gather", "planes", "tiles"]
+#: and, for large inputs, per-phase passes over blocks of planes and a columns-first path for windows that tile;
+#: and the compiled loops where numba is installed. For loops over the paths inside one test.
+MAX_POOL_PATHS = ["offsets", "gather", "planes", "tiles"] + (["compiled"] if paths.numba_installed() else [])
+#: The same, to parametrize over: the compiled path is a skipped parameter (with the reason) without numba.
+MAX_POOL_PATH_PARAMS = ["offsets", "gather", "planes", "tiles", pytest.param("compiled", marks=NEEDS_NUMBA)]
+#: Average pooling's paths besides "offsets" that take any input when forced ("dense" splits as "auto" does).
+AVG_POOL_FAST_PARAMS = ["dense-rows", "dense-phases", pytest.param("compiled", marks=NEEDS_NUMBA)]
 
 
 def max_pool_path(name):

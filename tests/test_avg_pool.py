@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import poolviz as pv
-from conftest import valid_lengths
+from conftest import AVG_POOL_FAST_PARAMS, valid_lengths
 from poolviz import _fast, paths
 from poolviz.reference import avg_pool2d_backward_loop, avg_pool2d_loop, lp_pool2d_loop
 
@@ -130,9 +130,10 @@ def test_one_dimensional_ops_match_two_dimensional_ones_on_a_row():
 # phases). These tests force them on small inputs, one plane per block, and compare them with the loop
 # reference and, to the last bit (zero signs, inf and NaN included), with the per-offset path.
 
-@pytest.fixture(params=["dense-rows", "dense-phases"])
+@pytest.fixture(params=AVG_POOL_FAST_PARAMS)
 def dense_paths(request):
-    """Run average pooling's dense paths on any input, one plane per block, in the layout of the param.
+    """Run average pooling's dense paths on any input, one plane per block, in the layout of the param;
+    and the compiled path (where numba is installed), held to the same tests.
 
     (The settings hold for the whole test, so hypothesis examples may share this function-scoped fixture.)"""
     with paths.use(avg_pool=request.param, block_bytes=1):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import MAX_POOL_PATHS, max_pool_path
+from conftest import AVG_POOL_FAST_PARAMS, MAX_POOL_PATH_PARAMS, max_pool_path
 
 import poolviz as pv
 from poolviz import paths
@@ -80,7 +80,7 @@ def test_golden_files_cover_every_op():
 MAX_CASES = _params(lambda c: c["op"].startswith("max_pool") and not c.get("expect_error"))
 
 
-@pytest.mark.parametrize("path", MAX_POOL_PATHS)
+@pytest.mark.parametrize("path", MAX_POOL_PATH_PARAMS)
 @pytest.mark.parametrize("case", MAX_CASES)
 def test_max_pool(case, path):
     a = case["arrays"]
@@ -90,7 +90,7 @@ def test_max_pool(case, path):
         assert_same(actual, a[name.replace("_without_indices", "")])
 
 
-@pytest.mark.parametrize("path", MAX_POOL_PATHS)
+@pytest.mark.parametrize("path", MAX_POOL_PATH_PARAMS)
 @pytest.mark.parametrize("case", MAX_CASES)
 def test_max_pool_zero_signs(case, path):
     """Bit-exact down to the sign of zero: max copies the first maximum, and a gradient is 0 + contributions."""
@@ -109,7 +109,7 @@ def test_window_of_padding_only_raises(case):
         getattr(pv, case["op"])(case["arrays"]["x"], **case["kwargs"])
 
 
-@pytest.mark.parametrize("path", ["offsets", "dense-rows", "dense-phases"])
+@pytest.mark.parametrize("path", ["offsets"] + AVG_POOL_FAST_PARAMS)
 @pytest.mark.parametrize("case", _params(lambda c: c["op"].startswith("avg_pool")))
 def test_avg_pool(case, path):
     op, kw, a = case["op"], case["kwargs"], case["arrays"]

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import poolviz as pv
-from conftest import MAX_POOL_PATHS, max_pool_path, valid_lengths
+from conftest import MAX_POOL_PATH_PARAMS, MAX_POOL_PATHS, NEEDS_NUMBA, max_pool_path, valid_lengths
 from poolviz.reference import max_pool2d_backward_loop, max_pool2d_loop
 
 
@@ -179,7 +179,7 @@ def _make_input(shape, kind, seed):
     return rng.standard_normal(shape).astype(np.float32)
 
 
-@pytest.mark.parametrize("path", MAX_POOL_PATHS)
+@pytest.mark.parametrize("path", MAX_POOL_PATH_PARAMS)
 @settings(max_examples=200, deadline=None)
 @given(config=max_configs())
 def test_vectorised_max_pool_equals_the_loop_reference(path, config):
@@ -208,7 +208,7 @@ def tiling_configs(draw):
     return dict(kernel_size=k, ceil_mode=draw(st.booleans())), lead + shape, kind, draw(st.integers(0, 2**16))
 
 
-@pytest.mark.parametrize("path", ["planes", "tiles"])
+@pytest.mark.parametrize("path", ["planes", "tiles", pytest.param("compiled", marks=NEEDS_NUMBA)])
 @settings(max_examples=150, deadline=None)
 @given(config=tiling_configs())
 def test_tiling_windows_equal_the_loop_reference(path, config):
@@ -258,7 +258,7 @@ def test_backward_reuses_the_forward_switches_when_given():
         pv.max_pool2d_backward(g, x, 2, stride=1, indices=idx.astype(float))
 
 
-@pytest.mark.parametrize("path", ["planes", "tiles"])
+@pytest.mark.parametrize("path", ["planes", "tiles", pytest.param("compiled", marks=NEEDS_NUMBA)])
 @pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
 def test_planes_too_large_for_16_bit_positions(path, kwargs):
     """Above 256 x 256 a plane's flat positions no longer fit in uint16: the switch indices take int64 throughout."""

@@ -1,5 +1,6 @@
 """The package's shape: light import, a complete public API, docstrings that state shapes."""
 import inspect
+import os
 import subprocess
 import sys
 
@@ -10,6 +11,16 @@ def test_import_does_not_pull_in_plotting_or_widgets():
     code = "import sys, poolviz; print(sorted(m for m in ('matplotlib', 'ipywidgets', 'torch') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_import_and_small_inputs_do_not_pull_in_numba():
+    """numba (the optional extra) is imported on the first call that runs compiled, never before."""
+    code = ("import sys, numpy as np, poolviz as pv; x = np.ones((2, 8, 8), np.float32); "
+            "pv.max_pool2d_backward(pv.max_pool2d(x, 2), x, 2); pv.avg_pool2d_backward(pv.avg_pool2d(x, 2), x, 2); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'llvmlite')))")
+    env = {k: v for k, v in os.environ.items() if k != "POOLVIZ_COMPILED"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.strip() == "[]"
 
 
 def test_public_api_is_complete_and_documented():

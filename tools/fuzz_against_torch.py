@@ -5,7 +5,7 @@ The golden files (tools/make_golden.py) pin chosen cases; this draws fresh ones:
 ties, signed zeros, infinities and NaN, and random leading dimensions. Max and average pooling, forward
 (values and indices) and backward (from x and from the saved indices) are compared bit for bit, signs of
 zero included, on every path of :mod:`poolviz.paths` (the fast ones with one plane per block as well as
-the default block size). Needs PyTorch (``pip install torch==2.13.0``); not part of the test suite.
+the default block size; the compiled one where numba is installed). Needs PyTorch (``pip install torch==2.13.0``); not part of the test suite.
 
     python tools/fuzz_against_torch.py             # 300 configurations, about a minute
     python tools/fuzz_against_torch.py --cases 2000 --seed 7
@@ -22,16 +22,23 @@ import torch.nn.functional as F
 import poolviz as pv
 from poolviz import paths
 
-MAX_SETTINGS = [dict(max_pool=p, block_bytes=b) for p in ("offsets", "gather", "planes", "tiles") for b in (1, 1 << 20)]
-AVG_SETTINGS = [dict(avg_pool=p, block_bytes=b) for p in ("offsets", "dense-rows", "dense-phases") for b in (1, 1 << 20)]
+# the compiled path (numba, pip install poolviz[fast]) where it is installed; it has no blocks
+COMPILED = [dict(max_pool="compiled", avg_pool="compiled")] if paths.numba_installed() else []
+MAX_SETTINGS = [dict(max_pool=p, block_bytes=b) for p in ("offsets", "gather", "planes", "tiles")
+                for b in (1, 1 << 20)] + COMPILED
+AVG_SETTINGS = [dict(avg_pool=p, block_bytes=b) for p in ("offsets", "dense-rows", "dense-phases")
+                for b in (1, 1 << 20)] + COMPILED
 
 
 def draw_config(rng):
     """A random valid geometry (PyTorch's rules), or None when the draw gives an empty or all-padding window."""
     k = tuple(int(v) for v in rng.integers(1, 5, 2))
     s = tuple(int(v) for v in rng.integers(1, 5, 2))
-    p = tuple(int(rng.integers(0, ki // 2 + 1)) for ki in k)
     d = tuple(int(v) for v in rng.integers(1, 3, 2))
+    if rng.random() < 1 / 3:  # a window with compiled kernels of its own (k2s2, k3s2, k3s1), else rarely drawn
+        (kk, ss) = [(2, 2), (3, 2), (3, 1)][rng.integers(3)]
+        k, s, d = (kk, kk), (ss, ss), (1, 1)
+    p = tuple(int(rng.integers(0, ki // 2 + 1)) for ki in k)
     ceil = bool(rng.integers(2))
     shape = tuple(int(v) for v in rng.integers(1, 4, rng.integers(1, 3))) + tuple(int(v) for v in rng.integers(1, 14, 2))
     try:

@@ -10,12 +10,14 @@ memory. Which path runs when, and the one setting that chooses, are in :mod:`poo
   :mod:`.max_tiles` for windows that tile the input; :mod:`.first_max`, the running first maximum
   both use;
 * :mod:`.max_route`: max pooling's backward, block by block;
-* :mod:`.dense`: average pooling's sums and their adjoint, in contiguous passes over row-phase arrays.
+* :mod:`.dense`: average pooling's sums and their adjoint, in contiguous passes over row-phase arrays;
+* :mod:`.compiled`: both ops as compiled loops (numba, an optional extra, imported on first use).
 """
 from __future__ import annotations
 
 from ..geometry import PoolGeometry
 from ..paths import Paths
+from . import compiled
 from .dense import dense_layout, dense_spread, dense_window_sum
 from .max_gather import max_by_gather
 from .max_planes import max_by_planes
@@ -23,7 +25,9 @@ from .max_route import route, route_in_blocks
 
 __all__ = [
     "SMALL",
+    "avg_compiled",
     "avg_layout",
+    "compiled",
     "dense_spread",
     "dense_window_sum",
     "max_by_gather",
@@ -40,20 +44,33 @@ SMALL = 1 << 15
 _DENSE_ROWS = {"dense": "auto", "dense-rows": "as they are", "dense-phases": "split"}
 
 
-def max_path(x_size: int, geom: PoolGeometry, setting: Paths) -> str:
-    """The path max pooling takes for an input of ``x_size`` elements: "offsets", "gather", "tiles" or "planes".
+def max_path(x_size: int, geom: PoolGeometry, setting: Paths, *dtypes, route: bool = False) -> str:
+    """The path max pooling takes for an input of ``x_size`` elements: "offsets", "gather", "tiles", "planes"
+    or "compiled".
 
-    ("tiles" means the planes path with the columns-first stage allowed where the windows tile the input.)
+    ``dtypes``: those of ``x`` (and of ``grad_output`` for a backward; of ``grad_output`` alone with ``route``),
+    which decide whether the compiled path can take the call (without them, it is assumed it can).
+    ``route``: the backward from saved switches, which "auto" treats apart, as it does the windows with
+    compiled kernels of their own (see :data:`poolviz._fast.compiled.AUTO_KERNELS`). "tiles" means the planes
+    path with the columns-first stage allowed where the windows tile the input.
     """
     asked = setting.max_pool
-    if asked != "auto":
+    op = "max-route" if route else ("max-special" if compiled.special_window(geom) else "max")
+    if compiled.wanted(op, asked, x_size, *(dtypes or ("float32",))):
+        return "compiled"
+    if asked not in ("auto", "compiled"):
         return asked
     return "gather" if x_size * geom.h.kernel * geom.w.kernel <= SMALL else "tiles"
+
+
+def avg_compiled(x_size: int, setting: Paths, dtype) -> bool:
+    """Does average pooling of ``x_size`` input elements, computed in ``dtype``, take the compiled path?"""
+    return compiled.wanted("avg", setting.avg_pool, x_size, dtype)
 
 
 def avg_layout(x_size: int, geom: PoolGeometry, setting: Paths):
     """The dense layout average pooling uses for an input of ``x_size`` elements, or None for the per-offset path."""
     asked = setting.avg_pool
-    if asked == "offsets" or (asked == "auto" and x_size <= SMALL):
+    if asked == "offsets" or (asked in ("auto", "compiled") and x_size <= SMALL):
         return None
     return dense_layout(geom, _DENSE_ROWS.get(asked, "auto"))
