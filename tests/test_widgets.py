@@ -349,8 +349,22 @@ def test_explorer_display_carries_a_png_fallback_for_static_pages():
     bundle, metadata = ex._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert base64.b64decode(bundle["image/png"]) == ex.png and ex.png.startswith(b"\x89PNG")
-    assert metadata == {"image/png": {"width": 800}}  # shown at its natural width, not at its 1600 pixels
+    assert metadata["image/png"] == {"width": 800}  # shown at its natural width, not at its 1600 pixels
+    assert metadata["poolviz"] == {"explorer": "live"}  # tools/build_site.py replaces it: it needs a kernel
+    assert "needs a running Python kernel" in bundle["text/plain"]
     ex.close()
+
+
+def test_static_explorer_display_carries_its_first_frame_and_says_what_it_is():
+    import base64
+
+    box = static_explorer(vary="kernel_size", values=[2, 3])
+    bundle, metadata = box._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert base64.b64decode(bundle["image/png"]) == box.frames[0] != box.frames[1]
+    assert metadata == {"image/png": {"width": 800}, "poolviz": {"explorer": "kernel-free"}}
+    assert bundle["text/plain"].startswith("A kernel-free explorer: 2 pictures of ")
+    assert "VBox" not in bundle["text/plain"]
 
 
 def test_nan_input_first_rule_works_and_other_tie_rules_say_why_not():
@@ -406,7 +420,7 @@ def test_tie_policy_contributions_are_computed_once_per_update(monkeypatch):
 def test_public_names_are_defined_here():
     from poolviz import widgets as W
 
-    assert set(W.__all__) == {"PoolExplorer", "explore", "parse_matrix", "static_explorer"}
+    assert set(W.__all__) == {"PoolExplorer", "StaticExplorer", "explore", "parse_matrix", "static_explorer"}
     assert not hasattr(W, "compose_heatmap")  # a helper of the renderer, not an API
 
 

@@ -22,6 +22,6 @@ static figures of :mod:`poolviz.plots`.
 """
 from .explorer import PoolExplorer, explore
 from .scene import parse_matrix
-from .static import static_explorer
+from .static import StaticExplorer, static_explorer
 
-__all__ = ["PoolExplorer", "explore", "parse_matrix", "static_explorer"]
+__all__ = ["PoolExplorer", "StaticExplorer", "explore", "parse_matrix", "static_explorer"]

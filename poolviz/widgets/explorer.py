@@ -13,16 +13,16 @@ following its aspect ratio; the PNG has twice the pixels each way (:mod:`poolviz
 from __future__ import annotations
 
 import base64
-import math
 
 import ipywidgets as widgets
 import numpy as np
 
 from ..ops import OPS, get_op
 from ..routing import fraction_reached
-from .info import escape_html, info_html, input_label, note_html
+from .controls import int_slider, option_slider
+from .info import LIVE_TEXT, escape_html, info_html, input_label, note_html
 from .layout import image_layout
-from .params import (GRADS, INPUTS, NONNEGATIVE_INPUT, RANGES, STRIDES, TIES, defaults, label, params, picture_width,
+from .params import (GRADS, INPUTS, NONNEGATIVE_INPUT, STRIDES, TIES, defaults, label, params, picture_width,
                      slider_options)
 from .scene import Scene, check_selected
 
@@ -32,33 +32,6 @@ _GEOMETRY = ("padding", "dilation", "ceil_mode", "count_include_pad")  # shared 
 #: Width (CSS px) of the matrix box: its 80-px label, then 8 columns of "-12.5" (about 300 px in a 13-px
 #: DejaVu Sans, wider than most interface fonts), two spaces between columns, padding and a scroll bar.
 MATRIX_WIDTH = 520
-
-
-def _int_slider(name, value, **kw) -> widgets.IntSlider:
-    """An IntSlider over ``RANGES[name]``, widened to hold ``value``."""
-    low, high = RANGES[name]
-    return widgets.IntSlider(value=value, min=min(low, value), max=max(high, value), continuous_update=False, **kw)
-
-
-def _option_slider(name, option, value, style) -> widgets.Widget:
-    """The slider of an op option, from its ``Option.slider`` ``(low, high, step, log)``, widened to hold ``value``.
-
-    On a log scale ``step`` is in powers of ten, as ``FloatLogSlider`` counts.
-    """
-    low, high, step, log = option.slider
-    kw = dict(description=label(name), continuous_update=False, style=style)
-    if not log:
-        return widgets.FloatSlider(value=value, min=min(low, value), max=max(high, value), step=step, **kw)
-    lo, hi = math.log10(low), math.log10(high)
-    if value < low:  # whole steps, rounded to a clean exponent, then checked: log10 rounds
-        lo -= round(math.ceil((lo - math.log10(value)) / step) * step, 9)
-    if value > high:
-        hi += round(math.ceil((math.log10(value) - hi) / step) * step, 9)
-    while 10 ** lo > value:
-        lo -= step
-    while 10 ** hi < value:
-        hi += step
-    return widgets.FloatLogSlider(value=value, base=10, min=lo, max=hi, step=step, readout_format=".2g", **kw)
 
 
 class PoolExplorer(widgets.VBox):
@@ -122,7 +95,7 @@ class PoolExplorer(widgets.VBox):
 
         self.op = widgets.Dropdown(options=[(spec.menu, name) for name, spec in OPS.items()], value=p["op"],
                                    description=label("op"), layout=widgets.Layout(width="190px"))
-        self._sliders = {name: _option_slider(name, option, p[name], style)
+        self._sliders = {name: option_slider(name, option, p[name], style)
                          for name, option in slider_options().items()}
         for name, slider in self._sliders.items():
             setattr(self, name, slider)  # ex.beta, ex.norm_type, ...
@@ -131,20 +104,20 @@ class PoolExplorer(widgets.VBox):
                                            layout=widgets.Layout(width="260px"))
         self.resample = widgets.Button(description="resample", tooltip="draw a new stochastic sample",
                                        layout=widgets.Layout(width="90px"))
-        self.kernel_size = _int_slider("kernel_size", p["kernel_size"], description=label("kernel_size"),
+        self.kernel_size = int_slider("kernel_size", p["kernel_size"], description=label("kernel_size"),
                                        style=style, layout=small())
         strides = sorted({*STRIDES, p["stride"]} - {0})  # a stride outside the menu joins it
         self.stride = widgets.Dropdown(options=[("= kernel", 0)] + [(str(s), s) for s in strides], value=p["stride"],
                                        description=label("stride"), layout=widgets.Layout(width="180px"))
-        self.padding = _int_slider("padding", p["padding"], description="padding", style=style, layout=small())
-        self.dilation = _int_slider("dilation", p["dilation"], description="dilation", style=style, layout=small())
+        self.padding = int_slider("padding", p["padding"], description="padding", style=style, layout=small())
+        self.dilation = int_slider("dilation", p["dilation"], description="dilation", style=style, layout=small())
         self.ceil_mode = widgets.Checkbox(value=p["ceil_mode"], description="ceil_mode", indent=False,
                                           layout=widgets.Layout(width="100px"))
         self.count_include_pad = widgets.Checkbox(value=p["count_include_pad"], description="count_include_pad",
                                                   indent=False, layout=widgets.Layout(width="150px"))
         self.input_kind = widgets.Dropdown(options=INPUTS, value=p["input_kind"], description="input",
                                            layout=widgets.Layout(width="240px"))
-        self.size = _int_slider("size", p["size"], description="size", style=style, layout=small())
+        self.size = int_slider("size", p["size"], description="size", style=style, layout=small())
         # wide enough for 8 columns of numbers such as "-12.5" without wrapping (see MATRIX_WIDTH)
         self.matrix = widgets.Textarea(value=p["matrix"], placeholder="1 2 3\n4 5 6\n7 8 9", description="matrix",
                                        continuous_update=False, rows=_text_rows(p["matrix"]),
@@ -199,8 +172,10 @@ class PoolExplorer(widgets.VBox):
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is not None and self.png:
             bundle["image/png"] = base64.b64encode(self.png).decode("ascii")
-            # the PNG has SCALE times the pixels: show it at its natural width, not twice that
-            return bundle, {"image/png": {"width": self._width}}
+            bundle["text/plain"] = LIVE_TEXT
+            # the PNG has SCALE times the pixels: show it at its natural width, not twice that; "poolviz"
+            # tells a page builder (tools/build_site.py) that this widget needs a kernel
+            return bundle, {"image/png": {"width": self._width}, "poolviz": {"explorer": "live"}}
         return bundle
 
     def close(self):

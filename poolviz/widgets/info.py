@@ -6,7 +6,11 @@ import numpy as np
 from ..ops import get_op
 from .params import INPUTS, TIES
 
-__all__ = ["escape_html", "info_html", "input_label", "note_html"]
+__all__ = ["LIVE_TEXT", "escape_html", "info_html", "input_label", "note_html"]
+
+#: What a page that shows neither the live explorer nor its picture says in its place (its ``text/plain``).
+LIVE_TEXT = ("A live pooling explorer: it needs a running Python kernel (open the notebook in JupyterLab or "
+             "Voila and run it).")
 
 
 def input_label(kind: str) -> str:

@@ -1,6 +1,8 @@
 """The kernel-free explorer: frames pre-rendered into a ``Stack``, switched by a slider linked in the browser."""
 from __future__ import annotations
 
+import base64
+
 import ipywidgets as widgets
 
 from ..ops import get_op
@@ -9,7 +11,27 @@ from .layout import image_layout
 from .params import check, label, params, picture_width, slider_options, sweeps
 from .scene import Scene, check_selected
 
-__all__ = ["static_explorer"]
+__all__ = ["StaticExplorer", "static_explorer"]
+
+
+class StaticExplorer(widgets.VBox):
+    """What :func:`static_explorer` returns: a ``VBox`` that also offers its first frame as a PNG.
+
+    JupyterLab, Voila and static HTML with widget support show the slider and the frames; GitHub, nbviewer
+    and a page without JavaScript fall back to the ``image/png`` (the first frame) and a sentence saying what
+    the widget would do, instead of ``VBox(children=...)``. The display metadata ``"poolviz"`` tells a page
+    builder (``tools/build_site.py``) that this widget works without a kernel.
+    """
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        frames = getattr(self, "frames", None)
+        if bundle is None or not frames:
+            return bundle
+        bundle["image/png"] = base64.b64encode(frames[0]).decode("ascii")
+        bundle["text/plain"] = (f"A kernel-free explorer: {len(frames)} pictures of {self.slider.description}, "
+                                f"switched by its slider in the browser (this is the first).")
+        return bundle, {"image/png": {"width": self.natural_width}, "poolviz": {"explorer": "kernel-free"}}
 
 
 def static_explorer(vary="step", values=None, *, compress_level=9, width=None, height=None, **explore_kwargs):
@@ -43,11 +65,12 @@ def static_explorer(vary="step", values=None, *, compress_level=9, width=None, h
 
     Returns
     -------
-    ipywidgets.VBox
-        With attributes ``slider`` (SelectionSlider), ``play`` (Play), ``stack`` (Stack of Images),
-        ``frames`` (list of PNG bytes), ``labels``, ``dx_shown`` (list of (H, W) arrays: the gradient each
+    StaticExplorer
+        An ``ipywidgets.VBox`` with attributes ``slider`` (SelectionSlider), ``play`` (Play), ``stack`` (Stack
+        of Images), ``frames`` (list of PNG bytes), ``labels``, ``dx_shown`` (list of (H, W) arrays: the gradient each
         frame shows), ``nbytes`` (the frames' total size), ``left_out`` (list of (value, reason): the default
-        sweep's values that give no picture) and ``note`` (what is said under the slider, "" if nothing).
+        sweep's values that give no picture), ``note`` (what is said under the slider, "" if nothing) and
+        ``natural_width`` (the pictures' width in CSS px).
 
     Raises
     ------
@@ -132,10 +155,11 @@ def static_explorer(vary="step", values=None, *, compress_level=9, width=None, h
     if note:
         lines = "<br>".join(_html(n.rstrip(".")) for n in notes)
         parts.insert(1, widgets.HTML(f"<div style='color:#0072B2'><b>Note:</b> {lines}.</div>"))
-    box = widgets.VBox(parts)
+    box = StaticExplorer(parts)
     box.slider, box.play, box.stack, box.frames, box.labels, box.links = slider, play, stack, pngs, labels, links
     box.dx_shown, box.left_out, box.note = dx_shown, left_out, note
     box.nbytes = sum(len(f) for f in pngs)
+    box.natural_width = width
     return box
 
 
