@@ -156,6 +156,7 @@ class PoolExplorer(widgets.VBox):
             widgets.HBox([self.row, self.col, self.play, self.step], layout=wrap),
             self.image, self.info, self.error,
         ])
+        self.add_class("poolviz-explorer")  # a stable hook for the browser tests (tests/browser/explorer_page.py)
         for name in (*self._names, "step"):
             getattr(self, name).observe(self._on_change, names="value")
         self.resample.on_click(self._on_resample)
