@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-import harness
+from . import harness
 
 EXPLORER = ".poolviz-explorer"
 

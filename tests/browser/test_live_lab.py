@@ -13,15 +13,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness  # noqa: E402
-from explorer_page import ExplorerPage, kernel_env, save_timings  # noqa: E402
+from . import harness
+from .explorer_page import ExplorerPage, kernel_env, save_timings
 
 NOTEBOOK = harness.ROOT / "notebooks" / "04-backprop-through-max-pooling.ipynb"
 

@@ -13,14 +13,11 @@ The time from each control change to the new picture, decoded in the page, is sa
 from __future__ import annotations
 
 import shutil
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness  # noqa: E402
-from explorer_page import ExplorerPage, kernel_env, save_timings  # noqa: E402
+from . import harness
+from .explorer_page import ExplorerPage, kernel_env, save_timings
 
 NOTEBOOK = harness.ROOT / "notebooks" / "01-start-here.ipynb"
 
