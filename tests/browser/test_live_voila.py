@@ -13,6 +13,7 @@ The time from each control change to the new picture, decoded in the page, is sa
 from __future__ import annotations
 
 import shutil
+import sys
 
 import numpy as np
 
@@ -27,7 +28,7 @@ def test_learner_drives_the_explorer_in_voila(context, logs, tmp_path):
 
     shutil.copy(NOTEBOOK, tmp_path / NOTEBOOK.name)
     port = harness.free_port()
-    args = ["voila", NOTEBOOK.name, "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+    args = [sys.executable, "-m", "voila", NOTEBOOK.name, "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
             "--Voila.open_browser=False"]
     with harness.server(args, port, logs / "voila.log", cwd=tmp_path, env=kernel_env()):
         page = context.new_page()
