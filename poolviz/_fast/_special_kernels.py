@@ -63,6 +63,53 @@ def _u(i):
     return np.uint64(i)
 
 
+@numba.njit(inline="always", **_JIT)
+def _step(v, best, where, at):
+    """One step of a window's scan: ``v`` (at window offset ``at``) takes over from ``best`` (at ``where``) if it
+    is strictly larger or NaN. Selects, not branches, so that the loops around it vectorise."""
+    take = (v > best) | (v != v)
+    return (v if take else best), (at if take else where)
+
+
+@numba.njit(**_JIT)
+def _scan_3x3_stride_2(xf, base, n_flat, W, ev, od, tv, tw):
+    """3x3 windows at stride 2 of a flat plane ``xf`` (H*W,) whose rows are ``W`` long: the maximum and switch
+    (offset ``a * W + c`` in the window) of the window at ``base + 2 * j`` into ``tv[j]``, ``tw[j]``, for every
+    ``j < n_flat`` (including positions whose window wraps around a row: the caller drops them).
+
+    The plane is first split into its even and odd flat positions from ``base`` on (``ev``, ``od``): window
+    ``j``'s nine elements are then contiguous reads at fixed offsets (``q // 2`` in the half of ``q``'s parity,
+    ``q = a * W + c``), which LLVM vectorises.
+    """
+    n_pairs = min(ev.shape[0], (xf.shape[0] - base) // 2)
+    for j in range(n_pairs):  # one loop for both halves: LLVM reads the pairs and splits them
+        ev[_u(j)] = xf[_u(base + 2 * j)]
+        od[_u(j)] = xf[_u(base + 2 * j + 1)]
+    if n_pairs < ev.shape[0] and base + 2 * n_pairs < xf.shape[0]:
+        ev[_u(n_pairs)] = xf[_u(base + 2 * n_pairs)]
+    a1 = od if W % 2 else ev  # the window's row 1 starts at q = W
+    a2 = ev if W % 2 else od
+    h1 = W // 2
+    h2 = (W + 1) // 2  # q = W, W + 1, W + 2 lie at h1, h2, h1 + 1 of their halves
+    # the switches' offsets in the window, as int32 constants (numba widens int32 + int32 to int64, and int64
+    # switches would halve the vector width)
+    c1, c2, c3 = np.int32(W), np.int32(W + 1), np.int32(W + 2)
+    c4, c5, c6 = np.int32(2 * W), np.int32(2 * W + 1), np.int32(2 * W + 2)
+    for j in range(n_flat):
+        b = ev[_u(j)]
+        w = np.int32(0)
+        b, w = _step(od[_u(j)], b, w, np.int32(1))
+        b, w = _step(ev[_u(j + 1)], b, w, np.int32(2))
+        b, w = _step(a1[_u(j + h1)], b, w, c1)
+        b, w = _step(a2[_u(j + h2)], b, w, c2)
+        b, w = _step(a1[_u(j + h1 + 1)], b, w, c3)
+        b, w = _step(ev[_u(j + W)], b, w, c4)
+        b, w = _step(od[_u(j + W)], b, w, c5)
+        b, w = _step(ev[_u(j + W + 1)], b, w, c6)
+        tv[_u(j)] = b
+        tw[_u(j)] = w
+
+
 def _make_special(K, S):
     """The kernel of one ``(K, S)`` in :data:`SPECIAL`, as :func:`max_special` says.
 
@@ -106,6 +153,13 @@ def _make_special(K, S):
         """
         n = x.shape[0]
         Ho, Wo = (y.shape[1], y.shape[2]) if mode < 2 else (g.shape[1], g.shape[2])
+        # scratches, once for all planes: the flat interior's maxima and switches, and (3x3 stride 2) the plane's
+        # even and odd flat positions
+        tv = np.empty(x.shape[1] * x.shape[2], x.dtype)
+        tw = np.empty(x.shape[1] * x.shape[2], np.int32)
+        n_half = x.shape[1] * x.shape[2] // 2 + 2 if K == 3 and S == 2 else 0
+        ev = np.empty(n_half, x.dtype)
+        od = np.empty(n_half, x.dtype)
         for p in range(n):
             xp = x[p]
             yp = y[p] if mode < 2 else np.empty((Ho, Wo), x.dtype)
@@ -131,17 +185,13 @@ def _make_special(K, S):
                 if S == 1:
                     base = (hlo - ph) * W + wlo - pw
                     n_flat = (hhi - hlo - 1) * W + m
-                    tv = np.empty(n_flat, xp.dtype)
-                    tw = np.empty(n_flat, np.int32)
                     for i in range(n_flat):
                         q = base + i
                         b = xf[_u(q)]
                         w = np.int32(0)
                         for j in range(1, KK):
-                            v = xf[_u(q + (j // K) * W + j % K)]
-                            t = (v > b) | (v != v)
-                            b = v if t else b
-                            w = np.int32(j // K) * np.int32(W) + np.int32(j % K) if t else w
+                            b, w = _step(xf[_u(q + (j // K) * W + j % K)], b, w,
+                                         np.int32((j // K) * W + j % K))
                         tv[_u(i)] = b
                         tw[_u(i)] = w
                     for oh in range(hlo, hhi):
@@ -160,59 +210,23 @@ def _make_special(K, S):
                             b = xf[_u(q)]
                             w = np.int32(0)
                             for j in range(1, KK):
-                                v = xf[_u(q + (j // K) * W + j % K)]
-                                t = (v > b) | (v != v)
-                                b = v if t else b
-                                w = np.int32(j // K) * np.int32(W) + np.int32(j % K) if t else w
+                                b, w = _step(xf[_u(q + (j // K) * W + j % K)], b, w,
+                                             np.int32((j // K) * W + j % K))
                             yf[_u(o0 + i)] = b
                             i_f[_u(o0 + i)] = q + w
-                else:  # K == 3, S == 2: each input row's three-column maxima once, then three rows' of them
-                    ev = np.empty(m + 1, xp.dtype)
-                    od = np.empty(m + 1, xp.dtype)
-                    hv = np.empty((K, m), xp.dtype)  # a ring of the last K rows' maxima ...
-                    hw = np.empty((K, m), np.int32)  # ... and their columns in the window (0, 1, 2)
-                    done = -1  # the last input row in the ring
+                else:  # K == 3, S == 2: one scan over the flat interior, on the plane split into even and odd
+                    # flat positions (from the interior's first window on): window j's nine elements are then
+                    # contiguous reads at fixed offsets (q // 2 in the half given by q's parity, q = a * W + c)
+                    base = (hlo * S - ph) * W + wlo * S - pw
+                    n_flat = (hhi - hlo - 1) * W + m
+                    _scan_3x3_stride_2(xf, base, n_flat, W, ev, od, tv, tw)
                     for oh in range(hlo, hhi):
-                        r0 = oh * S - ph
-                        for r in range(max(r0, done + 1), r0 + K):
-                            rb = r * W + wlo * S - pw
-                            for c in range(m):  # even and odd columns apart, for contiguous reads below
-                                ev[_u(c)] = xf[_u(rb + 2 * c)]
-                                od[_u(c)] = xf[_u(rb + 2 * c + 1)]
-                            ev[_u(m)] = xf[_u(rb + 2 * m)]  # the last window's third column (inside: _inside)
-                            h = hv[r % K]
-                            hc = hw[r % K]
-                            for c in range(m):
-                                b = ev[_u(c)]
-                                w = np.int32(0)
-                                v = od[_u(c)]
-                                t = (v > b) | (v != v)
-                                b = v if t else b
-                                w = np.int32(1) if t else w
-                                v = ev[_u(c + 1)]
-                                t = (v > b) | (v != v)
-                                b = v if t else b
-                                w = np.int32(2) if t else w
-                                h[_u(c)] = b
-                                hc[_u(c)] = w
-                            done = r
-                        h0, h1, h2 = hv[r0 % K], hv[(r0 + 1) % K], hv[(r0 + 2) % K]
-                        c0, c1, c2 = hw[r0 % K], hw[(r0 + 1) % K], hw[(r0 + 2) % K]
-                        base = r0 * W + wlo * S - pw
+                        t0 = (oh - hlo) * W
                         o0 = oh * Wo + wlo
-                        for i in range(m):  # the rows' maxima combined in row order, by the same rule
-                            b = h0[_u(i)]
-                            w = c0[_u(i)]
-                            v = h1[_u(i)]
-                            t = (v > b) | (v != v)
-                            b = v if t else b
-                            w = np.int32(W + c1[_u(i)]) if t else w
-                            v = h2[_u(i)]
-                            t = (v > b) | (v != v)
-                            b = v if t else b
-                            w = np.int32(2 * W + c2[_u(i)]) if t else w
-                            yf[_u(o0 + i)] = b
-                            i_f[_u(o0 + i)] = base + S * i + w
+                        q0 = base + 2 * t0
+                        for i in range(m):
+                            yf[_u(o0 + i)] = tv[_u(t0 + i)]
+                            i_f[_u(o0 + i)] = q0 + 2 * i + tw[_u(t0 + i)]
 
             if mode == 2:
                 d = dx[p]
