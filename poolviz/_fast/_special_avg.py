@@ -57,8 +57,12 @@ def _make_forward(K, S):
         h2 = (Ws + 1) // 2
         for p in range(n):
             if padded:
+                xp = x[p].reshape(H * W)
                 for r in range(H):  # the padding stays 0 from np.zeros above
-                    xs[(r + ph) * Ws + pw:(r + ph) * Ws + pw + W] = x[p, r]
+                    q = (r + ph) * Ws + pw
+                    q_in = r * W
+                    for c in range(W):  # an explicit loop: numba's slice assignment measured slower
+                        xs[_u(q + c)] = xp[_u(q_in + c)]
                 xf = xs
             else:
                 xf = x[p].reshape(H * W)
@@ -202,9 +206,12 @@ def _make_backward(K, S):
                     if Ws % 2:
                         ds[_u(r * Ws + Ws - 1)] = src0[_u(t0 + Ws // 2)]
             if padded:
-                d = dx[p]
+                d = dx[p].reshape(H * W)
                 for r in range(H):
-                    d[r, :] = ds[(r + ph) * Ws + pw:(r + ph) * Ws + pw + W]
+                    q = (r + ph) * Ws + pw
+                    q_out = r * W
+                    for c in range(W):
+                        d[_u(q_out + c)] = ds[_u(q + c)]
 
     return kernel
 

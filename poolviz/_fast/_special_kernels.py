@@ -36,26 +36,23 @@ def _step(v, best, where, at):
 
 
 @numba.njit(**_JIT)
-def _scan_3x3_stride_2(xf, n_flat, Ws, W, ev, od, tv, tw):
-    """3x3 windows at stride 2 of a flat plane ``xf`` whose rows are ``Ws`` long: the maximum and switch of the
-    window starting at ``2 * j`` into ``tv[j]``, ``tw[j]``, for every ``j < n_flat`` (also where the window
-    wraps around a row: the caller drops those). The switch is its offset ``a * W + c`` in the window, in the
-    input's row width ``W``.
+def _scan_3x3_stride_2(xf, n_flat, odd_rows, Wq, W, ev, od, tv, tw):
+    """3x3 windows at stride 2 of a flat scratch plane ``xf`` holding the even rows of the (padded) input, then
+    from ``xf``'s position ``2 * odd_rows`` on its odd rows, every row ``2 * Wq`` long: the maximum and switch of
+    the window of output ``(oh, ow)`` into ``tv[j]``, ``tw[j]`` with ``j = oh * Wq + ow``, for every ``j < n_flat``
+    (also where the window wraps around a row: the caller drops those). The switch is its offset ``a * W + c``
+    in the window, in the input's row width ``W``.
 
-    The plane is first split into its even and odd flat positions (``ev``, ``od``, scratches of at least
-    ``xf.size // 2 + 2``): window ``j``'s nine elements, at ``2 * j + a * Ws + c``, are then contiguous reads
-    at fixed offsets (``q // 2`` in the half of ``q``'s parity, ``q = a * Ws + c``), which LLVM vectorises.
+    The scratch is first split into its even and odd flat positions (``ev``, ``od``, scratches of at least
+    ``xf.size // 2 + 2``), that is into the input's four parity planes (rows even or odd, columns even or odd),
+    each ``Wq`` wide: window ``j``'s element ``(a, c)`` then lies at ``j + (a % 2) * odd_rows + (a // 2) * Wq +
+    c // 2`` of the half of ``c``'s parity, nine contiguous reads at fixed offsets, which LLVM vectorises.
     """
     n_pairs = xf.shape[0] // 2
     for j in range(n_pairs):  # one loop for both halves: LLVM reads the pairs and splits them
         ev[_u(j)] = xf[_u(2 * j)]
         od[_u(j)] = xf[_u(2 * j + 1)]
-    if xf.shape[0] % 2:
-        ev[_u(n_pairs)] = xf[_u(2 * n_pairs)]
-    a1 = od if Ws % 2 else ev  # the window's row 1 starts at q = Ws
-    a2 = ev if Ws % 2 else od
-    h1 = Ws // 2
-    h2 = (Ws + 1) // 2  # q = Ws, Ws + 1, Ws + 2 lie at h1, h2, h1 + 1 of their halves
+    o1 = odd_rows
     # the switches' offsets, as int32 constants (numba widens int32 + int32 to int64, and int64 switches would
     # halve the vector width)
     c1, c2, c3 = np.int32(W), np.int32(W + 1), np.int32(W + 2)
@@ -65,12 +62,12 @@ def _scan_3x3_stride_2(xf, n_flat, Ws, W, ev, od, tv, tw):
         w = np.int32(0)
         b, w = _step(od[_u(j)], b, w, np.int32(1))
         b, w = _step(ev[_u(j + 1)], b, w, np.int32(2))
-        b, w = _step(a1[_u(j + h1)], b, w, c1)
-        b, w = _step(a2[_u(j + h2)], b, w, c2)
-        b, w = _step(a1[_u(j + h1 + 1)], b, w, c3)
-        b, w = _step(ev[_u(j + Ws)], b, w, c4)
-        b, w = _step(od[_u(j + Ws)], b, w, c5)
-        b, w = _step(ev[_u(j + Ws + 1)], b, w, c6)
+        b, w = _step(ev[_u(j + o1)], b, w, c1)
+        b, w = _step(od[_u(j + o1)], b, w, c2)
+        b, w = _step(ev[_u(j + o1 + 1)], b, w, c3)
+        b, w = _step(ev[_u(j + Wq)], b, w, c4)
+        b, w = _step(od[_u(j + Wq)], b, w, c5)
+        b, w = _step(ev[_u(j + Wq + 1)], b, w, c6)
         tv[_u(j)] = b
         tw[_u(j)] = w
 
@@ -88,8 +85,10 @@ def _make_special(K, S):
       reads contiguous; then copied into the output rows;
     * kernel 2, stride 2: one loop per output row, reading each window's 2x2 elements directly (LLVM
       de-interleaves the even and odd columns itself);
-    * kernel 3, stride 2: as stride 1, on the plane split into its even and odd flat positions
-      (:func:`_scan_3x3_stride_2`).
+    * kernel 3, stride 2: as stride 1, on the input's four parity planes (rows and columns even or odd), made
+      by copying the rows into a scratch, even rows first, and splitting it into even and odd flat positions
+      (:func:`_scan_3x3_stride_2`): the planes are half as wide as the input, so the flat loop computes about
+      one dropped window per output row, where a loop over the input's flat positions computed one per output.
 
     Every form keeps the rule of :func:`poolviz._fast._kernels._row_max`: the window's first element, then in
     row-major window order, a strictly larger element or a NaN takes over. (Starting from the first element
@@ -120,11 +119,19 @@ def _make_special(K, S):
         # the plane the windows read: the input's, or a scratch with the padding (and ceil_mode's overhang)
         Hs, Ws = max(H + 2 * ph, (Ho - 1) * S + K), max(W + 2 * pw, (Wo - 1) * S + K)
         padded = Hs != H or Ws != W
-        xs = np.full(Hs * Ws if padded else 0, lowest, x.dtype)
+        # 3x3 stride 2 always reads a scratch, of even width, with the even rows first and the odd rows after
+        # them (row r at (r % 2) * Hq + r // 2): split into even and odd flat positions, its four parity planes
+        # are then contiguous and only Ws / 2 wide, so that the flat loop over windows wastes almost nothing
+        phases = K == 3 and S == 2
+        Hq = (Hs + 1) // 2
+        if phases:
+            Ws += Ws % 2
+            Hs = 2 * Hq
+        xs = np.full(Hs * Ws if padded or phases else 0, lowest, x.dtype)
         # scratches, once for all planes: the flat maxima and switches, and (3x3 stride 2) the even and odd halves
         tv = np.empty(Hs * Ws, x.dtype)
         tw = np.empty(Hs * Ws, np.int32)
-        n_half = Hs * Ws // 2 + 2 if K == 3 and S == 2 else 0
+        n_half = Hs * Ws // 2 + 2 if phases else 0
         ev = np.empty(n_half, x.dtype)
         od = np.empty(n_half, x.dtype)
         yp = np.empty((Ho, Wo) if mode > 0 else (0, 0), x.dtype)
@@ -134,9 +141,21 @@ def _make_special(K, S):
                 yp = y[p]
             if mode == 0:
                 ip = idx[p]
-            if padded:
+            if phases:
+                xp = x[p].reshape(H * W)
                 for r in range(H):  # the padding stays lowest from the np.full above
-                    xs[(r + ph) * Ws + pw:(r + ph) * Ws + pw + W] = x[p, r]
+                    q = ((r + ph) % 2 * Hq + (r + ph) // 2) * Ws + pw
+                    q_in = r * W
+                    for c in range(W):
+                        xs[_u(q + c)] = xp[_u(q_in + c)]
+                xf = xs
+            elif padded:
+                xp = x[p].reshape(H * W)
+                for r in range(H):
+                    q = (r + ph) * Ws + pw
+                    q_in = r * W
+                    for c in range(W):  # an explicit loop: numba's slice assignment measured slower
+                        xs[_u(q + c)] = xp[_u(q_in + c)]
                 xf = xs
             else:
                 xf = x[p].reshape(H * W)
@@ -146,7 +165,8 @@ def _make_special(K, S):
             # LLVM from vectorising. Output (oh, ow)'s window starts at oh * S * Ws + ow * S in xf, and at
             # (oh * S - ph) * W + ow * S - pw in the input (a position that may lie in the padding).
             if S == 1 or K == 3:
-                n_flat = (Ho - 1) * Ws + Wo  # window j starts at S * j in xf
+                Wt = Ws // 2 if phases else Ws  # window j starts at S * j in xf (stride 1), or parity planes' j
+                n_flat = (Ho - 1) * Wt + Wo
                 if S == 1:
                     for i in range(n_flat):
                         b = xf[_u(i)]
@@ -156,9 +176,9 @@ def _make_special(K, S):
                         tv[_u(i)] = b
                         tw[_u(i)] = w
                 else:
-                    _scan_3x3_stride_2(xf, n_flat, Ws, W, ev, od, tv, tw)
+                    _scan_3x3_stride_2(xf, n_flat, Hq * Wt, Wt, W, ev, od, tv, tw)
                 for oh in range(Ho):
-                    t0 = oh * Ws
+                    t0 = oh * Wt
                     o0 = oh * Wo
                     q0 = (oh * S - ph) * W - pw
                     for i in range(Wo):
