@@ -27,10 +27,12 @@ average        ``"offsets"``       one pass per kernel offset over strided views
 both           ``"compiled"``      compiled loops (numba, the optional extra       max pooling's backward from saved switches,
                                    ``pip install poolviz[fast]``): one pass over   and its forward and backward from x on 2x2
                                    memory per op, the same order of operations     windows at stride 2 and 3x3 at stride 2 or 1
-                                                                                   (dilation 1): ``x.size >= 2**18``, numba
+                                                                                   (dilation 1), and average pooling's forward
+                                                                                   on those windows (when the caller passes
+                                                                                   the geometry): ``x.size >= 2**18``, numba
                                                                                    installed (as ``POOLVIZ_COMPILED`` says,
                                                                                    below); the other kernels measured slower
-                                                                                   than numpy: when asked
+                                                                                   than numpy, or level: when asked
 =============  ==================  ==============================================  ===============================================
 
 ``"compiled"`` (:mod:`poolviz._fast.compiled`) needs numba: asking for it without numba raises an ImportError
@@ -41,9 +43,10 @@ that measured faster than numpy's (:data:`poolviz._fast.compiled.AUTO_KERNELS`).
 ``POOLVIZ_COMPILED`` sets what ``"auto"`` does with it: ``auto`` (the default, also unset) as in the table;
 ``0`` never (an explicit ``"compiled"`` still runs); ``1`` for every input, whatever its size (an error if
 numba is missing): to run a test suite or a notebook on the compiled path. It runs float32 and float64 (and
-integer inputs to max pooling); float16 hands over to the numpy paths. Its planes run in parallel on
-numba's threads (``numba.set_num_threads``), with the same bits on any number of threads, except max
-pooling's backward from saved switches and the kernels of the windows above, which run on one thread.
+integer inputs to max pooling); float16 hands over to the numpy paths. Its planes run in parallel on as many
+threads as ``numba.get_num_threads()`` says (set it with ``numba.set_num_threads``; max pooling's backward
+from saved switches and the kernels of the windows above do so from ``2**18`` input elements), with the same
+bits on any number of threads.
 
 A forced path that does not apply hands over: ``"tiles"`` to ``"planes"`` where the windows do not tile,
 ``"gather"`` to ``"offsets"`` where a window holds NaN, the dense paths to ``"offsets"`` where the dense

@@ -210,3 +210,44 @@ def test_auto_runs_compiled_where_it_pays_on_a_large_input(monkeypatch):
                     pv.avg_pool2d_backward(g, x, 3, 2, 1)]
     for ours, theirs in zip(results, expected):
         assert_same_bits(ours, theirs) if ours.dtype.kind == "f" else np.testing.assert_array_equal(ours, theirs)
+
+
+def test_the_planes_split_among_threads_give_the_same_bits(monkeypatch):
+    """The kernels that run plane after plane (the special windows', the backward from switches) split the
+    planes among threads from ``compiled.THREAD_MIN`` elements: the same bits as on one thread, padding included."""
+    import numba
+    from poolviz._fast import compiled
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread here")
+    rng = np.random.default_rng(5)
+    x = np.round(rng.standard_normal((3, 5, 13, 17)), 1).astype(np.float32)  # 15 planes, ties
+    cases = [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+             dict(kernel_size=3, stride=1, padding=1)]
+
+    def run():
+        out = []
+        for kwargs in cases:
+            y, idx = _compiled(pv.max_pool2d, x, **kwargs, return_indices=True)
+            g = rng.standard_normal(y.shape).astype(np.float32)
+            out += [y, idx, _compiled(pv.max_pool2d_backward, g, x, **kwargs),
+                    _compiled(pv.max_pool2d_backward, g, x, **kwargs, indices=idx)]
+        return out
+
+    threads = numba.get_num_threads()
+    used = []
+    pool = compiled._pool
+    monkeypatch.setattr(compiled, "_pool", lambda n: used.append(n) or pool(n))
+    try:
+        numba.set_num_threads(1)
+        state = rng.bit_generator.state
+        single = run()
+        numba.set_num_threads(2)
+        monkeypatch.setattr(compiled, "THREAD_MIN", 0)
+        rng.bit_generator.state = state
+        several = run()
+    finally:
+        numba.set_num_threads(threads)
+    assert used and set(used) == {2}  # the second run did split the planes
+    for one, two in zip(single, several):
+        assert one.tobytes() == two.tobytes()

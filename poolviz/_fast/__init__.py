@@ -63,9 +63,16 @@ def max_path(x_size: int, geom: PoolGeometry, setting: Paths, *dtypes, route: bo
     return "gather" if x_size * geom.h.kernel * geom.w.kernel <= SMALL else "tiles"
 
 
-def avg_compiled(x_size: int, setting: Paths, dtype) -> bool:
-    """Does average pooling of ``x_size`` input elements, computed in ``dtype``, take the compiled path?"""
-    return compiled.wanted("avg", setting.avg_pool, x_size, dtype)
+def avg_compiled(x_size: int, setting: Paths, dtype, geom: PoolGeometry | None = None, backward: bool = False) -> bool:
+    """Does average pooling of ``x_size`` input elements, computed in ``dtype``, take the compiled path?
+
+    ``geom`` and ``backward`` (the window sums, or their adjoint) let "auto" take the kernels that measured faster
+    than numpy's (:data:`poolviz._fast.compiled.AUTO_KERNELS`: the forward on the windows with kernels of their
+    own); without ``geom``, "auto" leaves average pooling to numpy.
+    """
+    special = geom is not None and compiled.special_window(geom)
+    op = "avg-special" + ("-backward" if backward else "") if special else "avg"
+    return compiled.wanted(op, setting.avg_pool, x_size, dtype)
 
 
 def avg_layout(x_size: int, geom: PoolGeometry, setting: Paths):

@@ -2,7 +2,7 @@
 
 Every kernel takes a stack of ``n`` planes, runs the planes in parallel (``prange``: a plane's result
 never depends on another's, so any thread count gives the same bits; :func:`max_route` and
-:func:`max_special` excepted, see there), and walks each plane in the order the numpy paths and PyTorch use:
+:func:`max_special` run their planes one after another, and the caller splits the planes among threads), and walks each plane in the order the numpy paths and PyTorch use:
 
 * a window's elements in row-major window order (ties, NaN and the order of a sum depend on it);
 * an input's gradient contributions in increasing output order, added to a zero.
@@ -14,11 +14,11 @@ and -inf padding never wins a strict comparison).
 
 Max pooling's common windows, ``(kernel, stride)`` in :data:`SPECIAL` (square, dilation 1), have kernels of
 their own (:func:`max_special`): the window's size and stride are constants there, its loop unrolled, and the
-loop over output columns reads memory at fixed offsets, which LLVM turns into vector instructions; the
-border outputs (padding, ceil_mode) go through the generic loops, one output at a time. These run the
-planes on one thread: compiled with ``parallel=True`` the same loops measured 1.5x slower on one thread
-(the planes' loop body, outlined by numba, lost its vector instructions), and on this busy 2-core machine
-threads measured slower than one (see :func:`max_route`).
+loop over output columns reads memory at fixed offsets, which LLVM turns into vector instructions; a padded
+plane is copied into a scratch padded with the lowest value first. These run their planes one after another:
+compiled with ``parallel=True`` the same loops measured 1.5x slower on one thread (the planes' loop body,
+outlined by numba, lost its vector instructions). :mod:`poolviz._fast.compiled` runs them on chunks of
+planes in threads of its own instead (they release the GIL), as many as ``numba.get_num_threads()``.
 
 Geometry arguments, per axis: kernel ``kh, kw``, stride ``sh, sw``, padding ``ph, pw``, dilation
 ``dh, dw``. Compiled on first call for each combination of dtypes, and cached on disk (``cache=True``).
@@ -30,7 +30,8 @@ import numpy as np
 from numba import prange
 
 
-__all__ = ["SPECIAL", "avg_backward", "avg_forward", "max_backward_from_x", "max_forward", "max_route", "max_special"]
+__all__ = ["SPECIAL", "avg_backward", "avg_forward", "avg_special", "max_backward_from_x", "max_forward", "max_route",
+           "max_special"]
 
 _JIT = dict(cache=True, nogil=True)
 
@@ -97,8 +98,8 @@ def max_route(g, idx, dx):
     """Add ``g`` (n, No) at the flat positions ``idx`` (n, No) of ``dx`` (n, H*W), zeroed first, in output order.
 
     Returns how many indices lie outside ``0 .. H*W - 1`` (those are skipped; the caller reports them).
-    One thread: the loop is memory-bound (one thread measured 60-77% of the copy floor), and on a busy
-    2-core machine waking numba's threads measured slower than the whole pass.
+    One plane after another (no ``prange``: waking numba's threads measured slower than this memory-bound
+    pass); the caller runs chunks of planes in threads for large inputs.
     """
     n, No = g.shape
     HW = dx.shape[1]
@@ -199,3 +200,4 @@ def avg_backward(g, kh, kw, sh, sw, ph, pw, dh, dw, divisor, divide, dx):
 
 # the common windows' own kernels live beside these (one room for the generic loops, one for the unrolled ones)
 from ._special_kernels import SPECIAL, max_special  # noqa: E402,F401
+from ._special_avg import avg_special  # noqa: E402,F401

@@ -2,8 +2,8 @@
 
 ``(kernel, stride)`` in :data:`SPECIAL` (square, dilation 1) get kernels of their own (:func:`max_special`),
 made by a factory per pair so that the window's loop unrolls and the loop over output columns reads memory at
-fixed offsets, which LLVM turns into vector instructions; the border outputs (padding, ceil_mode) go through
-the generic row loop of :mod:`._kernels`, one output at a time. Imported on first use only, like
+fixed offsets, which LLVM turns into vector instructions; a plane with padding (or ceil_mode windows past
+it) is copied into a scratch plane padded with the lowest value first. Imported on first use only, like
 :mod:`._kernels`.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._kernels import _JIT, _row_max
+from ._kernels import _JIT
 from .compiled import SPECIAL_MAX
 
 __all__ = ["SPECIAL", "max_special"]
@@ -22,72 +22,82 @@ SPECIAL = SPECIAL_MAX
 
 
 @numba.njit(**_JIT)
-def _inside(n_out, k, s, p, n):
-    """The outputs ``lo .. hi - 1`` whose window (size ``k``, dilation 1) lies wholly in ``[0, n)``: a range."""
-    lo = min(n_out, (p + s - 1) // s)
-    hi = min(n_out, (n - k + p) // s + 1) if n - k + p >= 0 else 0
-    return lo, max(lo, hi)
-
-
-@numba.njit(**_JIT)
-def _one_max(xp, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, lowest):
-    """Maximum and flat switch position of the one output ``(oh, ow)`` of the plane ``xp`` (H, W): the rule of
-    :func:`_row_max`, for the border outputs of the special kernels."""
-    H, W = xp.shape
-    r0 = oh * sh - ph
-    while r0 < 0:
-        r0 += dh
-    c0 = ow * sw - pw
-    while c0 < 0:
-        c0 += dw
-    best = lowest
-    where = r0 * W + c0
-    for jh in range(kh):
-        r = oh * sh - ph + jh * dh
-        if r < 0 or r >= H:
-            continue
-        for jw in range(kw):
-            c = ow * sw - pw + jw * dw
-            if c < 0 or c >= W:
-                continue
-            v = xp[r, c]
-            if v > best or v != v:
-                best = v
-                where = r * W + c
-    return best, where
-
-
-@numba.njit(**_JIT)
 def _u(i):
     """``i`` as an unsigned index."""
     return np.uint64(i)
+
+
+@numba.njit(inline="always", **_JIT)
+def _step(v, best, where, at):
+    """One step of a window's scan: ``v`` (at window offset ``at``) takes over from ``best`` (at ``where``) if it
+    is strictly larger or NaN. Selects, not branches, so that the loops around it vectorise."""
+    take = (v > best) | (v != v)
+    return (v if take else best), (at if take else where)
+
+
+@numba.njit(**_JIT)
+def _scan_3x3_stride_2(xf, n_flat, odd_rows, Wq, W, ev, od, tv, tw):
+    """3x3 windows at stride 2 of a flat scratch plane ``xf`` holding the even rows of the (padded) input, then
+    from ``xf``'s position ``2 * odd_rows`` on its odd rows, every row ``2 * Wq`` long: the maximum and switch of
+    the window of output ``(oh, ow)`` into ``tv[j]``, ``tw[j]`` with ``j = oh * Wq + ow``, for every ``j < n_flat``
+    (also where the window wraps around a row: the caller drops those). The switch is its offset ``a * W + c``
+    in the window, in the input's row width ``W``.
+
+    The scratch is first split into its even and odd flat positions (``ev``, ``od``, scratches of at least
+    ``xf.size // 2 + 2``), that is into the input's four parity planes (rows even or odd, columns even or odd),
+    each ``Wq`` wide: window ``j``'s element ``(a, c)`` then lies at ``j + (a % 2) * odd_rows + (a // 2) * Wq +
+    c // 2`` of the half of ``c``'s parity, nine contiguous reads at fixed offsets, which LLVM vectorises.
+    """
+    n_pairs = xf.shape[0] // 2
+    for j in range(n_pairs):  # one loop for both halves: LLVM reads the pairs and splits them
+        ev[_u(j)] = xf[_u(2 * j)]
+        od[_u(j)] = xf[_u(2 * j + 1)]
+    o1 = odd_rows
+    # the switches' offsets, as int32 constants (numba widens int32 + int32 to int64, and int64 switches would
+    # halve the vector width)
+    c1, c2, c3 = np.int32(W), np.int32(W + 1), np.int32(W + 2)
+    c4, c5, c6 = np.int32(2 * W), np.int32(2 * W + 1), np.int32(2 * W + 2)
+    for j in range(n_flat):
+        b = ev[_u(j)]
+        w = np.int32(0)
+        b, w = _step(od[_u(j)], b, w, np.int32(1))
+        b, w = _step(ev[_u(j + 1)], b, w, np.int32(2))
+        b, w = _step(ev[_u(j + o1)], b, w, c1)
+        b, w = _step(od[_u(j + o1)], b, w, c2)
+        b, w = _step(ev[_u(j + o1 + 1)], b, w, c3)
+        b, w = _step(ev[_u(j + Wq)], b, w, c4)
+        b, w = _step(od[_u(j + Wq)], b, w, c5)
+        b, w = _step(ev[_u(j + Wq + 1)], b, w, c6)
+        tv[_u(j)] = b
+        tw[_u(j)] = w
 
 
 def _make_special(K, S):
     """The kernel of one ``(K, S)`` in :data:`SPECIAL`, as :func:`max_special` says.
 
     ``K`` and ``S`` are constants of the generated code (closure variables), so that numba compiles one
-    kernel per pair, with the window loops unrolled by LLVM. Inside a plane, the outputs whose window lies
-    wholly in the input (the interior) take a loop without tests, in one of three forms:
+    kernel per pair, with the window loops unrolled by LLVM. A plane whose windows reach into the padding or
+    past the input (ceil_mode) is first copied into a scratch plane padded with ``lowest``, so that every
+    window lies inside the plane it reads and one loop without tests serves all outputs, in one of three forms:
 
-    * stride 1: the interior computed as one loop over the plane's flat positions, as if every output row
-      were ``W`` wide (the ``K - 1`` extra columns of each row are computed and dropped), so that the loop
-      is long and its reads contiguous; then copied into the output rows;
+    * stride 1: one loop over the plane's flat positions, as if every output row were as wide as the plane
+      (the ``K - 1`` extra columns of each row are computed and dropped), so that the loop is long and its
+      reads contiguous; then copied into the output rows;
     * kernel 2, stride 2: one loop per output row, reading each window's 2x2 elements directly (LLVM
       de-interleaves the even and odd columns itself);
-    * kernel 3, stride 2: in two steps. Each input row's maxima over the three columns of each window
-      (the row split into even and odd columns first, for contiguous reads: read directly, the third
-      column is a gather), once per input row, kept in a ring of three rows; then, per output row, the
-      three rows' maxima combined in row order. The same result as one scan in row-major window order:
-      a row's scan ends on its first maximum, or its last NaN; the next row's result takes over exactly
-      when it is strictly larger or NaN, which is when one of its elements would have taken over in the
-      single scan (and the last to do so is that row's own winner).
+    * kernel 3, stride 2: as stride 1, on the input's four parity planes (rows and columns even or odd), made
+      by copying the rows into a scratch, even rows first, and splitting it into even and odd flat positions
+      (:func:`_scan_3x3_stride_2`): the planes are half as wide as the input, so the flat loop computes about
+      one dropped window per output row, where a loop over the input's flat positions computed one per output.
 
-    Every form keeps the rule of :func:`_row_max`: the window's first element, then in row-major window
-    order, a strictly larger element or a NaN takes over. (Starting from the first element rather than
-    below every value gives the same result: the first element wins that first comparison unless it equals
-    the start, and then the switch already points at it.) The switch is kept as its offset in the window
-    (int32, the width of a float32 lane) and added to the window's flat position at the end.
+    Every form keeps the rule of :func:`poolviz._fast._kernels._row_max`: the window's first element, then in
+    row-major window order, a strictly larger element or a NaN takes over. (Starting from the first element
+    rather than below every value gives the same result: the first element wins that first comparison
+    unless it equals the start, and then the switch already points at it.) Padding never takes over (it is
+    the lowest value, never NaN), so a padded window's scan differs from the rule only where nothing took
+    over from a first element in the padding: those switches are moved to the window's first real element
+    afterwards. The switch is kept as its offset in the window (int32, the width of a float32 lane), in the
+    input's row width, and added to the window's flat position in the input at the end.
     """
     KK = K * K
 
@@ -104,116 +114,96 @@ def _make_special(K, S):
         generated function on its closure's values, which must be plain constants (a jitted function
         there missed the cache in every new process).
         """
-        n = x.shape[0]
+        n, H, W = x.shape
         Ho, Wo = (y.shape[1], y.shape[2]) if mode < 2 else (g.shape[1], g.shape[2])
+        # the plane the windows read: the input's, or a scratch with the padding (and ceil_mode's overhang)
+        Hs, Ws = max(H + 2 * ph, (Ho - 1) * S + K), max(W + 2 * pw, (Wo - 1) * S + K)
+        padded = Hs != H or Ws != W
+        # 3x3 stride 2 always reads a scratch, of even width, with the even rows first and the odd rows after
+        # them (row r at (r % 2) * Hq + r // 2): split into even and odd flat positions, its four parity planes
+        # are then contiguous and only Ws / 2 wide, so that the flat loop over windows wastes almost nothing
+        phases = K == 3 and S == 2
+        Hq = (Hs + 1) // 2
+        if phases:
+            Ws += Ws % 2
+            Hs = 2 * Hq
+        xs = np.full(Hs * Ws if padded or phases else 0, lowest, x.dtype)
+        # scratches, once for all planes: the flat maxima and switches, and (3x3 stride 2) the even and odd halves
+        tv = np.empty(Hs * Ws, x.dtype)
+        tw = np.empty(Hs * Ws, np.int32)
+        n_half = Hs * Ws // 2 + 2 if phases else 0
+        ev = np.empty(n_half, x.dtype)
+        od = np.empty(n_half, x.dtype)
+        yp = np.empty((Ho, Wo) if mode > 0 else (0, 0), x.dtype)
+        ip = np.empty((Ho, Wo) if mode > 0 else (0, 0), np.int64)
         for p in range(n):
-            xp = x[p]
-            yp = y[p] if mode < 2 else np.empty((Ho, Wo), x.dtype)
-            ip = idx[p] if mode == 0 else np.empty((Ho, Wo), np.int64)
-            H, W = xp.shape
-            hlo, hhi = _inside(Ho, K, S, ph, H)
-            wlo, whi = _inside(Wo, K, S, pw, W)
-            for oh in range(Ho):  # the border: generic, one row or one output at a time
-                if oh < hlo or oh >= hhi:
-                    _row_max(xp, oh, K, K, S, S, ph, pw, 1, 1, lowest, yp[oh], ip[oh])
-                else:
-                    for ow in range(wlo):
-                        yp[oh, ow], ip[oh, ow] = _one_max(xp, oh, ow, K, K, S, S, ph, pw, 1, 1, lowest)
-                    for ow in range(whi, Wo):
-                        yp[oh, ow], ip[oh, ow] = _one_max(xp, oh, ow, K, K, S, S, ph, pw, 1, 1, lowest)
-            m = whi - wlo
-            if hhi > hlo and m > 0:
-                xf = xp.reshape(H * W)
-                yf = yp.reshape(Ho * Wo)
-                i_f = ip.reshape(Ho * Wo)
-                # flat indices as unsigned (_u): numba then drops its negative-index wraparound, which would
-                # stop LLVM from vectorising
+            if mode < 2:
+                yp = y[p]
+            if mode == 0:
+                ip = idx[p]
+            if phases:
+                xp = x[p].reshape(H * W)
+                for r in range(H):  # the padding stays lowest from the np.full above
+                    q = ((r + ph) % 2 * Hq + (r + ph) // 2) * Ws + pw
+                    q_in = r * W
+                    for c in range(W):
+                        xs[_u(q + c)] = xp[_u(q_in + c)]
+                xf = xs
+            elif padded:
+                xp = x[p].reshape(H * W)
+                for r in range(H):
+                    q = (r + ph) * Ws + pw
+                    q_in = r * W
+                    for c in range(W):  # an explicit loop: numba's slice assignment measured slower
+                        xs[_u(q + c)] = xp[_u(q_in + c)]
+                xf = xs
+            else:
+                xf = x[p].reshape(H * W)
+            yf = yp.reshape(Ho * Wo)
+            i_f = ip.reshape(Ho * Wo)
+            # flat indices as unsigned (_u): numba then drops its negative-index wraparound, which would stop
+            # LLVM from vectorising. Output (oh, ow)'s window starts at oh * S * Ws + ow * S in xf, and at
+            # (oh * S - ph) * W + ow * S - pw in the input (a position that may lie in the padding).
+            if S == 1 or K == 3:
+                Wt = Ws // 2 if phases else Ws  # window j starts at S * j in xf (stride 1), or parity planes' j
+                n_flat = (Ho - 1) * Wt + Wo
                 if S == 1:
-                    base = (hlo - ph) * W + wlo - pw
-                    n_flat = (hhi - hlo - 1) * W + m
-                    tv = np.empty(n_flat, xp.dtype)
-                    tw = np.empty(n_flat, np.int32)
                     for i in range(n_flat):
-                        q = base + i
+                        b = xf[_u(i)]
+                        w = np.int32(0)
+                        for j in range(1, KK):
+                            b, w = _step(xf[_u(i + (j // K) * Ws + j % K)], b, w, np.int32((j // K) * W + j % K))
+                        tv[_u(i)] = b
+                        tw[_u(i)] = w
+                else:
+                    _scan_3x3_stride_2(xf, n_flat, Hq * Wt, Wt, W, ev, od, tv, tw)
+                for oh in range(Ho):
+                    t0 = oh * Wt
+                    o0 = oh * Wo
+                    q0 = (oh * S - ph) * W - pw
+                    for i in range(Wo):
+                        yf[_u(o0 + i)] = tv[_u(t0 + i)]
+                        i_f[_u(o0 + i)] = q0 + S * i + tw[_u(t0 + i)]
+            else:  # K == 2, S == 2
+                for oh in range(Ho):
+                    base = oh * S * Ws
+                    o0 = oh * Wo
+                    q0 = (oh * S - ph) * W - pw
+                    for i in range(Wo):
+                        q = base + i * S
                         b = xf[_u(q)]
                         w = np.int32(0)
                         for j in range(1, KK):
-                            v = xf[_u(q + (j // K) * W + j % K)]
-                            t = (v > b) | (v != v)
-                            b = v if t else b
-                            w = np.int32(j // K) * np.int32(W) + np.int32(j % K) if t else w
-                        tv[_u(i)] = b
-                        tw[_u(i)] = w
-                    for oh in range(hlo, hhi):
-                        t0 = (oh - hlo) * W
-                        o0 = oh * Wo + wlo
-                        q0 = base + t0
-                        for i in range(m):
-                            yf[_u(o0 + i)] = tv[_u(t0 + i)]
-                            i_f[_u(o0 + i)] = q0 + i + tw[_u(t0 + i)]
-                elif K == 2:
-                    for oh in range(hlo, hhi):
-                        base = (oh * S - ph) * W + wlo * S - pw
-                        o0 = oh * Wo + wlo
-                        for i in range(m):
-                            q = base + i * S
-                            b = xf[_u(q)]
-                            w = np.int32(0)
-                            for j in range(1, KK):
-                                v = xf[_u(q + (j // K) * W + j % K)]
-                                t = (v > b) | (v != v)
-                                b = v if t else b
-                                w = np.int32(j // K) * np.int32(W) + np.int32(j % K) if t else w
-                            yf[_u(o0 + i)] = b
-                            i_f[_u(o0 + i)] = q + w
-                else:  # K == 3, S == 2: each input row's three-column maxima once, then three rows' of them
-                    ev = np.empty(m + 1, xp.dtype)
-                    od = np.empty(m + 1, xp.dtype)
-                    hv = np.empty((K, m), xp.dtype)  # a ring of the last K rows' maxima ...
-                    hw = np.empty((K, m), np.int32)  # ... and their columns in the window (0, 1, 2)
-                    done = -1  # the last input row in the ring
-                    for oh in range(hlo, hhi):
-                        r0 = oh * S - ph
-                        for r in range(max(r0, done + 1), r0 + K):
-                            rb = r * W + wlo * S - pw
-                            for c in range(m):  # even and odd columns apart, for contiguous reads below
-                                ev[_u(c)] = xf[_u(rb + 2 * c)]
-                                od[_u(c)] = xf[_u(rb + 2 * c + 1)]
-                            ev[_u(m)] = xf[_u(rb + 2 * m)]  # the last window's third column (inside: _inside)
-                            h = hv[r % K]
-                            hc = hw[r % K]
-                            for c in range(m):
-                                b = ev[_u(c)]
-                                w = np.int32(0)
-                                v = od[_u(c)]
-                                t = (v > b) | (v != v)
-                                b = v if t else b
-                                w = np.int32(1) if t else w
-                                v = ev[_u(c + 1)]
-                                t = (v > b) | (v != v)
-                                b = v if t else b
-                                w = np.int32(2) if t else w
-                                h[_u(c)] = b
-                                hc[_u(c)] = w
-                            done = r
-                        h0, h1, h2 = hv[r0 % K], hv[(r0 + 1) % K], hv[(r0 + 2) % K]
-                        c0, c1, c2 = hw[r0 % K], hw[(r0 + 1) % K], hw[(r0 + 2) % K]
-                        base = r0 * W + wlo * S - pw
-                        o0 = oh * Wo + wlo
-                        for i in range(m):  # the rows' maxima combined in row order, by the same rule
-                            b = h0[_u(i)]
-                            w = c0[_u(i)]
-                            v = h1[_u(i)]
-                            t = (v > b) | (v != v)
-                            b = v if t else b
-                            w = np.int32(W + c1[_u(i)]) if t else w
-                            v = h2[_u(i)]
-                            t = (v > b) | (v != v)
-                            b = v if t else b
-                            w = np.int32(2 * W + c2[_u(i)]) if t else w
-                            yf[_u(o0 + i)] = b
-                            i_f[_u(o0 + i)] = base + S * i + w
-
+                            b, w = _step(xf[_u(q + (j // K) * Ws + j % K)], b, w, np.int32((j // K) * W + j % K))
+                        yf[_u(o0 + i)] = b
+                        i_f[_u(o0 + i)] = q0 + S * i + w
+            if padded:  # a window starting in the padding whose scan kept its start: its first real element
+                for oh in range(Ho):
+                    r0 = oh * S - ph
+                    for ow in range(Wo if r0 < 0 else (pw + S - 1) // S):
+                        c0 = ow * S - pw
+                        if ip[oh, ow] == r0 * W + c0:
+                            ip[oh, ow] = max(r0, 0) * W + max(c0, 0)
             if mode == 2:
                 d = dx[p]
                 d[:] = 0

@@ -5,9 +5,11 @@ pass over memory per kernel offset (and temporaries between them). The loops fol
 :mod:`poolviz.max_pool` and :mod:`poolviz.avg_pool` element by element, in the same order, so the results
 are the numpy paths' bits (ties, NaN, signs of zero and the order of every sum included). The kernels are
 in :mod:`._kernels`; numba is imported when the first of them is needed, never by ``import poolviz``.
-Max pooling with a square 2x2 window at stride 2, or 3x3 at stride 2 or 1 (dilation 1), has kernels of its
-own, generated per window with the window's loop unrolled so that LLVM vectorises it (:data:`SPECIAL_MAX`);
-other windows take the generic kernels.
+Max and average pooling with a square 2x2 window at stride 2, or 3x3 at stride 2 or 1 (dilation 1), have
+kernels of their own, generated per window with the window's loop unrolled so that LLVM vectorises it
+(:data:`SPECIAL_MAX`; ``_special_kernels`` and ``_special_avg``); other windows take the generic kernels.
+Those run plane after plane; from :data:`THREAD_MIN` elements the planes are split among
+``numba.get_num_threads()`` threads.
 
 When this path runs (:mod:`poolviz.paths` has the table): when asked for, ``paths.use(max_pool="compiled")``
 or ``avg_pool="compiled"``; and under ``"auto"``, as :data:`ENV` says: by default only the kernels of
@@ -101,10 +103,12 @@ SPECIAL_MAX = frozenset({(2, 2), (3, 2), (3, 1)})
 #: The kernels that ``"auto"`` takes on large inputs: those measured faster than the numpy fast paths
 #: (BENCHMARKS.md). "max-route", max pooling's backward from saved switches: one read of ``g`` and the
 #: switches and one write of ``grad_x``, faster than numpy's ``np.add.at``. "max-special", max pooling's
-#: forward and backward from x on the windows of :data:`SPECIAL_MAX`. The other kernels are generic loops (the
-#: window's size and stride known only at run time, the loop over output columns not vectorised) and
-#: measured slower than numpy's blocked passes, so "auto" leaves them to numpy; they run when asked for.
-AUTO_KERNELS = frozenset({"max-route", "max-special"})
+#: forward and backward from x on the windows of :data:`SPECIAL_MAX`. "avg-special", average pooling's
+#: forward on those windows (its backward, "avg-special-backward", measured level with numpy's dense adjoint,
+#: so it stays on numpy). The other kernels are generic loops (the window's size and stride known only at run
+#: time, the loop over output columns not vectorised) and measured slower than numpy's blocked passes, so
+#: "auto" leaves them to numpy; they run when asked for.
+AUTO_KERNELS = frozenset({"max-route", "max-special", "avg-special"})
 
 
 def special_window(geom: PoolGeometry) -> bool:
@@ -118,7 +122,8 @@ def wanted(op: str, asked: str, x_size: int, *dtypes) -> bool:
     """Should this call run compiled? ``asked`` is the path in :mod:`poolviz.paths` ("compiled", "auto", ...).
 
     ``op``: "max" (forward, or backward from x), "max-special" (the same on a window of :data:`SPECIAL_MAX`),
-    "max-route" (backward from saved switches) or "avg".
+    "max-route" (backward from saved switches), "avg", "avg-special" or "avg-special-backward" (average pooling's
+    forward or backward on a window of :data:`SPECIAL_MAX`).
     """
     if asked == "compiled":
         require()
@@ -151,6 +156,32 @@ def _planes(a: np.ndarray, shape) -> np.ndarray:
     return np.ascontiguousarray(a).reshape((-1,) + tuple(shape))
 
 
+#: Input elements from which the kernels that run one plane after another (``max_route`` and those of
+#: :data:`SPECIAL_MAX`) split the planes among numba's threads (``numba.get_num_threads()``), each chunk on a
+#: thread of its own (the kernels release the GIL); below, starting threads costs more than it saves.
+THREAD_MIN = 1 << 18
+
+
+@functools.cache
+def _pool(workers: int):
+    from concurrent.futures import ThreadPoolExecutor
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poolviz-compiled")
+
+
+def _over_planes(run, n: int, size: int):
+    """``run(lo, hi)`` over the planes ``0 .. n - 1``: on this thread, or, from :data:`THREAD_MIN` input elements,
+    in ``numba.get_num_threads()`` chunks of consecutive planes, one per thread. A plane's result never depends
+    on another's, so the bits are the same on any number of threads. Returns the results, in plane order."""
+    import numba
+
+    threads = min(numba.get_num_threads(), n) if size >= THREAD_MIN else 1
+    if threads <= 1:
+        return [run(0, n)]
+    bounds = [n * t // threads for t in range(threads + 1)]
+    futures = [_pool(threads).submit(run, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    return [f.result() for f in futures]
+
+
 def _special(geom: PoolGeometry):
     """The kernel of this window's own (:data:`SPECIAL_MAX`, ``_kernels.max_special``), or None."""
     return _k().max_special(geom.h.kernel, geom.h.stride) if special_window(geom) else None
@@ -164,8 +195,10 @@ def max_switches(x: np.ndarray, geom: PoolGeometry, lowest, indices: bool = True
     special = _special(geom)
     if special is not None:
         idx = np.empty((n, Ho, Wo) if indices else (0, 0, 0), dtype=np.int64)
-        special(xs, geom.h.padding, geom.w.padding, x.dtype.type(lowest), y, idx, 0 if indices else 1,
-                np.empty((0, 0, 0), x.dtype), np.empty((0, 0), x.dtype))
+        low, ph, pw, none_g, none_dx = x.dtype.type(lowest), geom.h.padding, geom.w.padding, \
+            np.empty((0, 0, 0), x.dtype), np.empty((0, 0), x.dtype)
+        _over_planes(lambda lo, hi: special(xs[lo:hi], ph, pw, low, y[lo:hi], idx[lo:hi] if indices else idx,
+                                            0 if indices else 1, none_g, none_dx), n, xs.size)
     else:
         idx = np.empty((n, Ho, Wo) if indices else (n, 1, Wo), dtype=np.int64)
         _k().max_forward(xs, *_geometry_args(geom), x.dtype.type(lowest), y, idx, indices)
@@ -183,7 +216,8 @@ def max_route(g: np.ndarray, indices: np.ndarray, in_shape) -> np.ndarray:
     n_out = math.prod(g.shape[-2:])
     gs, idx = _planes(g, (n_out,)), _planes(indices, (n_out,))
     dx = np.empty((gs.shape[0], H * W), dtype=g.dtype)
-    if _k().max_route(gs, idx, dx):
+    route = _k().max_route
+    if sum(_over_planes(lambda lo, hi: route(gs[lo:hi], idx[lo:hi], dx[lo:hi]), gs.shape[0], dx.size)):
         check_index_range(indices, in_shape)
     return dx.reshape(g.shape[:-2] + (H, W))
 
@@ -195,8 +229,10 @@ def max_backward_from_x(g: np.ndarray, x: np.ndarray, geom: PoolGeometry, lowest
     dx = np.empty((xs.shape[0], H * W), dtype=g.dtype)
     special = _special(geom)
     if special is not None:
-        special(xs, geom.h.padding, geom.w.padding, x.dtype.type(lowest), np.empty((0, 0, 0), x.dtype),
-                np.empty((0, 0, 0), np.int64), 2, gs, dx)
+        low, ph, pw, none_y, none_idx = x.dtype.type(lowest), geom.h.padding, geom.w.padding, \
+            np.empty((0, 0, 0), x.dtype), np.empty((0, 0, 0), np.int64)
+        _over_planes(lambda lo, hi: special(xs[lo:hi], ph, pw, low, none_y, none_idx, 2, gs[lo:hi], dx[lo:hi]),
+                     xs.shape[0], xs.size)
     else:
         _k().max_backward_from_x(xs, gs, *_geometry_args(geom), x.dtype.type(lowest), dx)
     return dx.reshape(x.shape)
@@ -208,7 +244,13 @@ def avg_window_sum(x: np.ndarray, geom: PoolGeometry, divisor=None) -> np.ndarra
     xs = _planes(x, geom.in_shape)
     y = np.empty((xs.shape[0],) + geom.out_shape, dtype=x.dtype)
     div = np.ones((1, 1), x.dtype) if divisor is None else np.ascontiguousarray(divisor, dtype=x.dtype)
-    _k().avg_forward(xs, *_geometry_args(geom), div, divisor is not None, y)
+    if special_window(geom):
+        run, ph, pw, zero = _k().avg_special(geom.h.kernel, geom.h.stride), geom.h.padding, geom.w.padding, \
+            x.dtype.type(0)
+        _over_planes(lambda lo, hi: run(xs[lo:hi], ph, pw, zero, div, divisor is not None, y[lo:hi]),
+                     xs.shape[0], xs.size)
+    else:
+        _k().avg_forward(xs, *_geometry_args(geom), div, divisor is not None, y)
     return y.reshape(x.shape[:-2] + geom.out_shape)
 
 
@@ -221,5 +263,11 @@ def avg_spread(per_window: np.ndarray, geom: PoolGeometry, divisor=None) -> np.n
     dx = np.empty((gs.shape[0],) + geom.in_shape, dtype=per_window.dtype)
     div = (np.ones((1, 1), per_window.dtype) if divisor is None
            else np.ascontiguousarray(divisor, dtype=per_window.dtype))
-    _k().avg_backward(gs, *_geometry_args(geom), div, divisor is not None, dx)
+    if special_window(geom):
+        run, ph, pw, zero = _k().avg_special(geom.h.kernel, geom.h.stride, backward=True), geom.h.padding, \
+            geom.w.padding, per_window.dtype.type(0)
+        _over_planes(lambda lo, hi: run(gs[lo:hi], ph, pw, zero, div, divisor is not None, dx[lo:hi]),
+                     gs.shape[0], dx.size)
+    else:
+        _k().avg_backward(gs, *_geometry_args(geom), div, divisor is not None, dx)
     return dx.reshape(per_window.shape[:-2] + geom.in_shape)
