@@ -56,7 +56,7 @@ def window_sum(x: np.ndarray, geom: PoolGeometry, divisor=None) -> np.ndarray:
     kernel offset, or :func:`poolviz._fast.dense_window_sum`'s contiguous passes over blocks of planes.
     """
     setting = paths.current()
-    if _fast.avg_compiled(x.size, setting, x.dtype):
+    if _fast.avg_compiled(x.size, setting, x.dtype, geom):
         return _fast.compiled.avg_window_sum(x, geom, divisor)
     layout = _fast.avg_layout(x.size, geom, setting)
     if layout is not None:
@@ -92,7 +92,8 @@ def spread_to_windows(per_window: np.ndarray, geom: PoolGeometry, weight=None, d
     """
     lead = per_window.shape[:-2]
     setting = paths.current()
-    if weight is None and _fast.avg_compiled(math.prod(lead) * math.prod(geom.in_shape), setting, per_window.dtype):
+    if weight is None and _fast.avg_compiled(math.prod(lead) * math.prod(geom.in_shape), setting, per_window.dtype,
+                                             geom, backward=True):
         return _fast.compiled.avg_spread(per_window, geom, divisor)
     layout = None if weight is not None else _fast.avg_layout(math.prod(lead) * math.prod(geom.in_shape), geom,
                                                               setting)
