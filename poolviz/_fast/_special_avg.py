@@ -14,7 +14,7 @@ import numba
 import numpy as np
 
 from ._kernels import _JIT
-from ._special_kernels import SPECIAL, _u
+from ._special_kernels import SPECIAL, _copy_padded, _u
 
 __all__ = ["avg_special"]
 
@@ -57,12 +57,7 @@ def _make_forward(K, S):
         h2 = (Ws + 1) // 2
         for p in range(n):
             if padded:
-                xp = x[p].reshape(H * W)
-                for r in range(H):  # the padding stays 0 from np.zeros above
-                    q = (r + ph) * Ws + pw
-                    q_in = r * W
-                    for c in range(W):  # an explicit loop: numba's slice assignment measured slower
-                        xs[_u(q + c)] = xp[_u(q_in + c)]
+                _copy_padded(xs, x[p].reshape(H * W), H, W, Ws, ph, pw)  # the padding stays 0 (np.zeros above)
                 xf = xs
             else:
                 xf = x[p].reshape(H * W)

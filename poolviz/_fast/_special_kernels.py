@@ -28,6 +28,17 @@ def _u(i):
 
 
 @numba.njit(inline="always", **_JIT)
+def _copy_padded(xs, xp, H, W, Ws, ph, pw):
+    """Copy the flat (H * W) plane ``xp`` into the flat scratch ``xs`` of row length ``Ws``, at (ph, pw); the
+    scratch's border (the padding) is left as it is. An explicit loop: numba's slice assignment measured slower."""
+    for r in range(H):
+        q = (r + ph) * Ws + pw
+        q_in = r * W
+        for c in range(W):
+            xs[_u(q + c)] = xp[_u(q_in + c)]
+
+
+@numba.njit(inline="always", **_JIT)
 def _step(v, best, where, at):
     """One step of a window's scan: ``v`` (at window offset ``at``) takes over from ``best`` (at ``where``) if it
     is strictly larger or NaN. Selects, not branches, so that the loops around it vectorise."""
@@ -150,12 +161,7 @@ def _make_special(K, S):
                         xs[_u(q + c)] = xp[_u(q_in + c)]
                 xf = xs
             elif padded:
-                xp = x[p].reshape(H * W)
-                for r in range(H):
-                    q = (r + ph) * Ws + pw
-                    q_in = r * W
-                    for c in range(W):  # an explicit loop: numba's slice assignment measured slower
-                        xs[_u(q + c)] = xp[_u(q_in + c)]
+                _copy_padded(xs, x[p].reshape(H * W), H, W, Ws, ph, pw)
                 xf = xs
             else:
                 xf = x[p].reshape(H * W)
