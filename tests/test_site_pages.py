@@ -99,3 +99,49 @@ def test_contents_without_tables_say_what_is_missing(tmp_path):
     readme.write_text("# nothing here\n")
     with pytest.raises(ValueError, match="no table rows"):
         build_site.contents(readme)
+
+
+def test_a_course_file_named_in_a_code_span_becomes_a_link():
+    targets = {"answers_04.md": "solutions/answers_04.html"}
+    html = pages.rewrite_links("<code>notebooks/solutions/answers_04.md</code> <code>solutions/gone.py</code>",
+                               "04-x.html", targets)
+    assert html == ('<a href="solutions/answers_04.html"><code>notebooks/solutions/answers_04.md</code></a> '
+                    "<code>solutions/gone.py</code>")  # an unknown file stays a code span: no broken link
+
+
+def test_without_solutions_every_link_into_solutions_goes_to_the_note_page():
+    html = pages.rewrite_links('<a href="solutions/answers_02.md#1">a</a> <a href="solutions/new_one.py">b</a>',
+                               "02-x.html", {}, solutions_page="solutions.html")
+    assert html == '<a href="solutions.html">a</a> <a href="solutions.html">b</a>'
+
+
+def test_tarball_names_are_what_npm_pack_writes():
+    from sitekit import assets
+
+    assert assets.HTML_MANAGER.tarball == "jupyter-widgets-html-manager-1.0.15.tgz"
+    assert assets.HTML_MANAGER.url.endswith("/@jupyter-widgets/html-manager/-/html-manager-1.0.15.tgz")
+    assert assets.MATHJAX.tarball == "mathjax-3.2.2.tgz"
+
+
+def test_a_failed_build_leaves_the_previous_site_and_says_what_is_missing(tmp_path, capsys):
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / build_site.MARKER).write_text("")
+    (out / "index.html").write_text("the previous site")
+    empty = tmp_path / "cache"
+    code = build_site.main(["--out", str(out), "--npm-cache", str(empty), "--offline"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("build_site: ") and "jupyter-widgets-html-manager-1.0.15.tgz is missing" in err
+    assert "npm pack @jupyter-widgets/html-manager@1.0.15" in err and "Traceback" not in err
+    assert (out / "index.html").read_text() == "the previous site"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]  # no half-built folder left beside it
+
+
+def test_a_folder_the_builder_did_not_make_is_never_replaced(tmp_path):
+    out = tmp_path / "my-notes"
+    out.mkdir()
+    (out / "thesis.tex").write_text("precious")
+    with pytest.raises(FileExistsError, match="was not built by this script"):
+        build_site.build(out, npm_cache=tmp_path / "cache", offline=True)
+    assert (out / "thesis.tex").read_text() == "precious"

@@ -76,10 +76,13 @@ def test_learner_runs_lesson_04_in_jupyterlab(context, logs, tmp_path):
         (settings / name).parent.mkdir(parents=True, exist_ok=True)
         (settings / name).write_text(json.dumps(values))
     port = harness.free_port()
-    args = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+    args = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
             "--ServerApp.token=", "--ServerApp.password=", f"--ServerApp.root_dir={root}",
             f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}"]
     with harness.server(args, port, logs / "lab.log", cwd=root, env=kernel_env()):
+        requests = harness.RequestLog(f"http://127.0.0.1:{port}/")
+        context.route("**/*", requests.route)  # every request recorded; those leaving the machine are aborted
         page = context.new_page()
         opened = time.monotonic()
         page.goto(f"http://127.0.0.1:{port}/lab/tree/{NOTEBOOK.name}", timeout=30_000)
@@ -145,4 +148,5 @@ def test_learner_runs_lesson_04_in_jupyterlab(context, logs, tmp_path):
         harness.screenshot(page, "lab-03-exercise-1")
         assert "Traceback" not in text and "not attempted" not in text
         assert "PASSED" in text, f"the checker did not pass the answer:\n{text}"
+        assert requests.outside == [], f"JupyterLab asked outside the machine for {requests.outside}"
         page.close()

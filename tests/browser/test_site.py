@@ -25,6 +25,8 @@ PAGES = [entry["file"].replace(".ipynb", ".html") for entry in COURSE]
 KERNEL_FREE = "06-ties-and-gradient-checking.html"  # a static_explorer of the tie rules
 LIVE = "04-backprop-through-max-pooling.html"  # a live explore()
 RAW_MATH = re.compile(r"\$\$|\\frac|\\partial|\\sum_|\\max\b")
+INLINE_MATH = re.compile(r"\$[^$\s][^$]{0,80}\$")  # "$y = Jx$" left in the text: MathJax missed it
+SOLUTION_PAGES = ["solutions/index.html", "solutions/answers_04.html", "solutions/max_pool_backward.html"]
 
 
 @pytest.fixture(scope="module")
@@ -49,31 +51,39 @@ def served(site, tmp_path_factory):
 
 
 def _open(context, base: str, page: str, requests: harness.RequestLog):
-    context.route("**/*", requests.route)
+    """Open ``page`` in a new tab of ``context`` (every request through ``requests``), once MathJax is done."""
+    if getattr(context, "request_log", None) is not requests:
+        context.route("**/*", requests.route)
+        context.request_log = requests
     tab = context.new_page()
-    failed = []
-    tab.on("requestfailed", lambda request: failed.append(request.url))
+    tab.failed, tab.errors = [], []
+    tab.on("requestfailed", lambda request: tab.failed.append(request.url))
+    tab.on("pageerror", lambda error: tab.errors.append(str(error)))
+    tab.on("console", lambda msg: tab.errors.append(msg.text) if msg.type == "error" else None)
     tab.goto(base + page, wait_until="load")
     tab.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20_000)
     tab.evaluate("() => MathJax.startup.promise")
-    tab.failed = failed
     return tab
 
 
 def _check_page(tab, requests, page):
     assert requests.outside == [], f"{page} asked outside the site for {requests.outside}"
     assert [url for url in tab.failed if url not in requests.outside] == [], f"{page}: requests failed {tab.failed}"
+    assert tab.errors == [], f"{page}: JavaScript errors {tab.errors}"
     text = tab.inner_text("body")
     prose = tab.evaluate("() => [...document.querySelectorAll('.jp-MarkdownCell')].map(c => c.innerText).join(' ')")
     raw = RAW_MATH.findall(prose)  # code cells may hold LaTeX in strings (figure titles): only the prose counts
     assert not raw, f"{page} shows raw LaTeX ({raw[:5]}), MathJax did not render it"
+    inline = INLINE_MATH.findall(prose)
+    assert not inline, f"{page} shows unrendered inline maths: {inline[:5]}"
+    assert tab.locator("mjx-merror").count() == 0, f"{page}: MathJax could not typeset some maths"
     broken = tab.evaluate("() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))"
                           ".map(i => i.alt || i.src.slice(0, 60))")
     assert broken == [], f"{page}: pictures not shown: {broken}"
     return text
 
 
-@pytest.mark.parametrize("page", ["index.html", *PAGES, "cheat-sheet.html"])
+@pytest.mark.parametrize("page", ["index.html", *PAGES, "cheat-sheet.html", *SOLUTION_PAGES])
 def test_every_page_renders_offline_from_a_static_server(context, served, page):
     requests = harness.RequestLog(served)
     tab = _open(context, served, page, requests)
@@ -81,7 +91,7 @@ def test_every_page_renders_offline_from_a_static_server(context, served, page):
     if page != "index.html":
         assert "Contents" in text  # the navigation
     maths = tab.locator("mjx-container").count()
-    if page not in ("index.html",):
+    if page not in ("index.html", "solutions/index.html", "solutions/max_pool_backward.html"):  # no maths there
         assert maths > 0, f"{page}: no rendered maths at all"
     if page in (KERNEL_FREE, LIVE, "index.html", "01-start-here.html"):
         harness.screenshot(tab, f"site-{page.removesuffix('.html')}")
@@ -95,6 +105,12 @@ def _stored_frames(notebook: Path) -> list[bytes]:
     ids = [ref.removeprefix("IPY_MODEL_") for ref in stack["state"]["children"]]
     # an Image's bytes are stored as a binary buffer of the model (path ["value"]), in base64
     return [base64.b64decode(next(b["data"] for b in state[i]["buffers"] if b["path"] == ["value"])) for i in ids]
+
+
+#: Defines window.pvVisibleSrc() in the page: the src of the kernel-free explorer's one visible frame (null
+#: while none or several are visible).
+VISIBLE_SRC = ("() => { window.pvVisibleSrc = () => { const v = [...document.querySelectorAll('.pv-kernel-free img')]"
+               ".filter(i => i.offsetParent !== null); return v.length === 1 ? v[0].src : null; }; }")
 
 
 def _shown_frame(tab) -> bytes:
@@ -112,13 +128,14 @@ def _shown_frame(tab) -> bytes:
 def _kernel_free_slider_moves(tab, name):
     frames = _stored_frames(harness.ROOT / "notebooks" / KERNEL_FREE.replace(".html", ".ipynb"))
     tab.wait_for_selector(".pv-kernel-free .widget-slider .noUi-handle", timeout=20_000)
+    tab.evaluate(VISIBLE_SRC)
+    tab.wait_for_function("() => window.pvVisibleSrc() !== null", timeout=20_000)  # one frame shown
+    first_src = tab.evaluate("() => window.pvVisibleSrc()")
     assert _shown_frame(tab) == frames[0]
-    readout = tab.locator(".pv-kernel-free .widget-readout").first
-    before = readout.inner_text()
     tab.locator(".pv-kernel-free .noUi-handle").first.focus()
     tab.keyboard.press("ArrowRight")
-    tab.wait_for_function("(b) => document.querySelector('.pv-kernel-free .widget-readout').innerText !== b", arg=before)
-    tab.wait_for_timeout(200)
+    tab.wait_for_function("(before) => { const s = window.pvVisibleSrc(); return s !== null && s !== before; }",
+                          arg=first_src, timeout=20_000)
     assert _shown_frame(tab) == frames[1], "after one step right the slider does not show the stored second frame"
     harness.screenshot(tab, name)
 
@@ -183,3 +200,33 @@ def test_phone_width_has_no_sideways_scrolling(browser, served):
         harness.screenshot(tab, "site-phone")
     finally:
         context.close()
+
+
+def _links(site: Path) -> list[str]:
+    """Every relative href and src of every page of ``site`` that does not resolve to a file in it."""
+    broken = []
+    for page in site.rglob("*.html"):
+        for target in re.findall(r'(?:href|src)="([^"]+)"', page.read_text(encoding="utf-8")):
+            if re.match(r"[a-z]+:|#|//", target):  # outside links (reference links on purpose), anchors, data:
+                continue
+            if not (page.parent / target.split("#")[0].split("?")[0]).exists():
+                broken.append(f"{page.relative_to(site)} -> {target}")
+    return broken
+
+
+def test_every_link_resolves_inside_the_site(site):
+    assert _links(site) == []
+
+
+def test_a_site_without_solutions_has_no_broken_links(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site-no-solutions") / "site"
+    try:
+        build_site.build(out, with_solutions=False)
+    except RuntimeError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"the site could not be built here: {exc}")
+    assert not (out / "solutions").exists()
+    assert _links(out) == []
+    page = (out / "02-chain-rule-and-average-pooling.html").read_text(encoding="utf-8")
+    assert 'href="solutions.html"' in page and 'href="solutions/' not in page

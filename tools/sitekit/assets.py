@@ -6,8 +6,8 @@ from outside):
 * ``@jupyter-widgets/html-manager`` 1.0.15 (BSD-3-Clause, Project Jupyter): ``dist/embed.js``, the widget
   manager that draws stored widget state in a page without a kernel, with the Font Awesome 5 Free fonts its
   Play buttons use (fonts: SIL OFL 1.1). The plain build, not the AMD one: no require.js.
-* ``mathjax`` 3.2.2 (Apache-2.0): ``es5/tex-svg-full.js``, one file with every TeX extension and SVG output,
-  so no font files are loaded (Chromium refuses fonts from ``file://`` pages).
+* ``mathjax`` 3.2.2 (Apache-2.0): ``es5/tex-svg-full.js``, one file with every TeX extension and SVG output:
+  nothing else to load (no font files, no extensions fetched on demand), from a server or from ``file://``.
 
 Why fetched rather than committed: 4 MB of minified JavaScript in every clone, for a build most users never
 run. The download is from a package registry, as ``pip install`` is; a machine with no network at all can
@@ -38,11 +38,13 @@ class Package:
 
     @property
     def tarball(self) -> str:
-        return f"{self.name.split('/')[-1]}-{self.version}.tgz"
+        """The file name ``npm pack NAME@VERSION`` writes (``@scope/name`` becomes ``scope-name``)."""
+        return f"{self.name.lstrip('@').replace('/', '-')}-{self.version}.tgz"
 
     @property
     def url(self) -> str:
-        return f"https://registry.npmjs.org/{self.name}/-/{self.tarball}"
+        """Where the registry serves it (the file name without the scope)."""
+        return f"https://registry.npmjs.org/{self.name}/-/{self.name.split('/')[-1]}-{self.version}.tgz"
 
 
 _FONTS = ("1551f4f60c37af51121f.woff2", "7a3337626410ca2f4071.woff2", "d878b0a6a1144760244f.woff2",

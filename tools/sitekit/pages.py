@@ -112,21 +112,30 @@ def prepare(nb, source: str) -> tuple[object, dict]:
 
 
 _HREF = re.compile(r'href="([^"#:?]+\.(?:ipynb|md|py))(#[^"]*)?"')
+#: A course file named in a code span (``notebooks/solutions/answers_04.md``): made a link, then rewritten.
+_NAMED = re.compile(r'<code>((?:\.\./)?(?:notebooks/)?solutions/[\w.-]+\.(?:md|py))</code>')
 
 
-def rewrite_links(page_html: str, page: str, targets: dict[str, str]) -> str:
+def rewrite_links(page_html: str, page: str, targets: dict[str, str], *, solutions_page: str | None = None) -> str:
     """Point the links to the course's files (by file name) at their pages, relative to ``page``.
 
     ``targets`` maps a file name (``04-backprop-through-max-pooling.ipynb``, ``cheat-sheet.md``) to its page
-    in the site (``04-backprop-through-max-pooling.html``); other links are left alone.
+    in the site (``04-backprop-through-max-pooling.html``); other links are left alone. A file of
+    ``solutions/`` named in a code span becomes a link too. With ``solutions_page`` (a site without the worked
+    solutions), every link into a ``solutions/`` folder goes there instead, whatever the file.
     """
-    here = posixpath.dirname(page)
+    here = posixpath.dirname(page) or "."
+    page_html = _NAMED.sub(lambda m: f'<a href="{m.group(1)}">{m.group(0)}</a>'
+                           if solutions_page or posixpath.basename(m.group(1)) in targets else m.group(0), page_html)
 
     def sub(match):
-        name = posixpath.basename(match.group(1))
+        path = match.group(1)
+        if solutions_page and "solutions" in path.split("/")[:-1]:
+            return f'href="{posixpath.relpath(solutions_page, here)}"'
+        name = posixpath.basename(path)
         if name not in targets:
             return match.group(0)
-        return f'href="{posixpath.relpath(targets[name], here or ".")}{match.group(2) or ""}"'
+        return f'href="{posixpath.relpath(targets[name], here)}{match.group(2) or ""}"'
 
     return _HREF.sub(sub, page_html)
 
