@@ -44,7 +44,7 @@ def _make_forward(K, S):
     stride 2 (LLVM de-interleaves the pairs itself)."""
     KK = K * K
 
-    @numba.njit(**_JIT)
+    @numba.njit(**_JIT_DIV)
     def kernel(x, ph, pw, zero, divisor, divide, y):
         n, H, W = x.shape
         Ho, Wo = y.shape[1], y.shape[2]
@@ -60,6 +60,15 @@ def _make_forward(K, S):
         a2 = ev if Ws % 2 else od
         h1 = Ws // 2  # ... at h1; q = Ws + 1, Ws + 2 at h2 and h1 + 1
         h2 = (Ws + 1) // 2
+        # the divisors in the flat layout of the sums (row width Ws), 1 where a window is dropped: the division
+        # then runs in the long flat loop (vectorised) instead of per output row (too short for LLVM's vector
+        # loop, which takes 64 float32 per iteration here)
+        flat_div = divide and (S == 1 or K == 3)
+        dv = np.ones(n_flat if flat_div else 0, x.dtype)
+        if flat_div:
+            for oh in range(Ho):
+                for i in range(Wo):
+                    dv[oh * Ws + i] = divisor[oh, i]
         for p in range(n):
             if padded:
                 _copy_padded(xs, x[p].reshape(H * W), H, W, Ws, ph, pw)  # the padding stays 0 (np.zeros above)
@@ -72,23 +81,19 @@ def _make_forward(K, S):
                     acc = zero
                     for j in range(KK):
                         acc += xf[_u(i + (j // K) * Ws + j % K)]
-                    tv[_u(i)] = acc
+                    tv[_u(i)] = acc / dv[_u(i)] if flat_div else acc
             elif K == 3:
                 _split_halves(xf, ev, od)
                 for j in range(n_flat):
-                    tv[_u(j)] = (zero + ev[_u(j)] + od[_u(j)] + ev[_u(j + 1)] + a1[_u(j + h1)] + a2[_u(j + h2)]
-                                 + a1[_u(j + h1 + 1)] + ev[_u(j + Ws)] + od[_u(j + Ws)] + ev[_u(j + Ws + 1)])
+                    acc = (zero + ev[_u(j)] + od[_u(j)] + ev[_u(j + 1)] + a1[_u(j + h1)] + a2[_u(j + h2)]
+                           + a1[_u(j + h1 + 1)] + ev[_u(j + Ws)] + od[_u(j + Ws)] + ev[_u(j + Ws + 1)])
+                    tv[_u(j)] = acc / dv[_u(j)] if flat_div else acc
             if S == 1 or K == 3:
                 for oh in range(Ho):
                     t0 = oh * Ws
                     o0 = oh * Wo
-                    if divide:
-                        d = divisor[oh]
-                        for i in range(Wo):
-                            yf[_u(o0 + i)] = tv[_u(t0 + i)] / d[_u(i)]
-                    else:
-                        for i in range(Wo):
-                            yf[_u(o0 + i)] = tv[_u(t0 + i)]
+                    for i in range(Wo):
+                        yf[_u(o0 + i)] = tv[_u(t0 + i)]
             else:  # K == 2, S == 2
                 for oh in range(Ho):
                     base = oh * S * Ws
