@@ -22,10 +22,10 @@ import time
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import poolviz as pv  # noqa: E402
-from poolviz.avg_pool import _avg_geometry, avg_divisor  # noqa: E402
+import poolviz as pv
+from poolviz.avg_pool import _avg_geometry, avg_divisor
 
 #: (shape, kernel, stride, padding)
 CASES = [((32, 64, 56, 56), 2, 2, 0), ((32, 64, 55, 55), 3, 2, 0), ((32, 64, 56, 56), 3, 2, 1),
@@ -48,13 +48,33 @@ def on_path(compiled, fn):
     return run
 
 
+def case(shape, k, s, p, backward, dtype):
+    """The input, grad_output, the public op and the kernel on preallocated planes, for one case."""
+    from poolviz._fast import _kernels  # numba
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(dtype)
+    geom = _avg_geometry(x, k, s, p, False, 2)
+    g = rng.standard_normal(shape[:2] + geom.out_shape).astype(dtype)
+    div = np.ascontiguousarray(avg_divisor(geom, True, None, dtype))
+    kernel, n = _kernels.avg_special(k, s, backward), shape[0] * shape[1]
+    if backward:
+        src, out = g.reshape((n,) + geom.out_shape), np.empty((n,) + shape[2:], dtype)
+        def op():
+            return pv.avg_pool2d_backward(g, x, k, s, p)
+    else:
+        src, out = x.reshape((n,) + shape[2:]), np.empty((n,) + geom.out_shape, dtype)
+        def op():
+            return pv.avg_pool2d(x, k, s, p)
+    return x, g, op, lambda: kernel(src, p, p, dtype.type(0), div, True, out)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--pass", dest="passes", action="append", choices=["forward", "backward"])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    from poolviz._fast import _kernels  # numba, once
 
     dtype = np.dtype(args.dtype)
     copy_src = np.ones(64 * 2**20 // 4, np.float32)
@@ -62,20 +82,8 @@ def main():
     print(f"load average at start {os.getloadavg()}; one numba thread; {dtype}")
     for backward in [p == "backward" for p in (args.passes or ["forward", "backward"])]:
         for shape, k, s, p in CASES:
-            rng = np.random.default_rng(0)
-            x = rng.standard_normal(shape).astype(dtype)
-            geom = _avg_geometry(x, k, s, p, False, 2)
-            g = rng.standard_normal(shape[:2] + geom.out_shape).astype(dtype)
-            div = np.ascontiguousarray(avg_divisor(geom, True, None, dtype))
-            kernel, n = _kernels.avg_special(k, s, backward), shape[0] * shape[1]
-            if backward:
-                src, out = g.reshape((n,) + geom.out_shape), np.empty((n,) + shape[2:], dtype)
-                op = lambda: pv.avg_pool2d_backward(g, x, k, s, p)  # noqa: E731
-            else:
-                src, out = x.reshape((n,) + shape[2:]), np.empty((n,) + geom.out_shape, dtype)
-                op = lambda: pv.avg_pool2d(x, k, s, p)  # noqa: E731
-            jobs = {"kernel": lambda: kernel(src, p, p, dtype.type(0), div, True, out),
-                    "compiled": on_path(True, op), "numpy": on_path(False, op),
+            x, g, op, kernel_job = case(shape, k, s, p, backward, dtype)
+            jobs = {"kernel": kernel_job, "compiled": on_path(True, op), "numpy": on_path(False, op),
                     "copy": lambda: np.copyto(copy_dst, copy_src)}
             same = on_path(True, op)().tobytes() == on_path(False, op)().tobytes()
             times = {name: [] for name in jobs}
