@@ -28,10 +28,11 @@ both           ``"compiled"``      compiled loops (numba, the optional extra    
                                    ``pip install poolviz[fast]``): one pass over   and its forward and backward from x on 2x2
                                    memory per op, the same order of operations     windows at stride 2 and 3x3 at stride 2 or 1
                                                                                    (dilation 1), and average pooling's forward
-                                                                                   on those windows (when the caller passes
-                                                                                   the geometry): ``x.size >= 2**18``, numba
-                                                                                   installed (as ``POOLVIZ_COMPILED`` says,
-                                                                                   below); the other kernels measured slower
+                                                                                   and backward on those windows (when the
+                                                                                   caller passes the geometry): ``x.size >=
+                                                                                   2**18``, numba installed (as
+                                                                                   ``POOLVIZ_COMPILED`` says, below); the other
+                                                                                   kernels measured slower
                                                                                    than numpy, or level: when asked
 =============  ==================  ==============================================  ===============================================
 

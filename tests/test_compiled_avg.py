@@ -75,3 +75,28 @@ def test_the_special_average_kernels_take_only_their_windows(monkeypatch):
     for args in [((2, 3), 2), (3, 3), (3, (2, 1))]:
         _compiled(pv.avg_pool2d, x, *args)
     assert made == []
+
+
+def test_auto_takes_the_special_average_kernels_forward_and_backward_from_2_18_elements(monkeypatch):
+    """Both passes measured faster than numpy's on these windows (BENCHMARKS.md), so "auto" takes them on large
+    inputs, and never on small ones or on other windows."""
+    from poolviz import _fast
+    from poolviz._fast import _kernels
+    from poolviz.geometry import pool_geometry
+
+    monkeypatch.delenv("POOLVIZ_COMPILED", raising=False)
+    auto = paths.Paths()
+    for k, s in [(2, 2), (3, 2), (3, 1)]:
+        geom = pool_geometry((56, 56), k, s)
+        for backward in (False, True):
+            assert _fast.avg_compiled(2**18, auto, np.float32, geom, backward=backward)
+            assert not _fast.avg_compiled(2**18 - 1, auto, np.float32, geom, backward=backward)
+        assert not _fast.avg_compiled(2**24, auto, np.float32, pool_geometry((56, 56), 3, 3), backward=True)
+    made = []
+    original = _kernels.avg_special
+    monkeypatch.setattr(_kernels, "avg_special", lambda *a, **kw: made.append((a, kw)) or original(*a, **kw))
+    x = np.random.default_rng(7).standard_normal((2, 32, 64, 64)).astype(np.float32)  # 2**18 elements
+    g = np.random.default_rng(8).standard_normal((2, 32, 32, 32)).astype(np.float32)
+    dx = pv.avg_pool2d_backward(g, x, 2)
+    assert made == [((2, 2), {"backward": True})]
+    assert_same_bits(dx, _numpy_path(pv.avg_pool2d_backward, g, x, 2))

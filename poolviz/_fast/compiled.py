@@ -103,12 +103,11 @@ SPECIAL_MAX = frozenset({(2, 2), (3, 2), (3, 1)})
 #: The kernels that ``"auto"`` takes on large inputs: those measured faster than the numpy fast paths
 #: (BENCHMARKS.md). "max-route", max pooling's backward from saved switches: one read of ``g`` and the
 #: switches and one write of ``grad_x``, faster than numpy's ``np.add.at``. "max-special", max pooling's
-#: forward and backward from x on the windows of :data:`SPECIAL_MAX`. "avg-special", average pooling's
-#: forward on those windows (its backward, "avg-special-backward", measured level with numpy's dense adjoint,
-#: so it stays on numpy). The other kernels are generic loops (the window's size and stride known only at run
+#: forward and backward from x on the windows of :data:`SPECIAL_MAX`. "avg-special" and
+#: "avg-special-backward", average pooling's forward and backward on those windows. The other kernels are generic loops (the window's size and stride known only at run
 #: time, the loop over output columns not vectorised) and measured slower than numpy's blocked passes, so
 #: "auto" leaves them to numpy; they run when asked for.
-AUTO_KERNELS = frozenset({"max-route", "max-special", "avg-special"})
+AUTO_KERNELS = frozenset({"max-route", "max-special", "avg-special", "avg-special-backward"})
 
 
 def special_window(geom: PoolGeometry) -> bool:
