@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: What a student gets: files and folders, relative to the repository's root.
 INCLUDE = ["README.md", "LICENSE", "requirements.txt", "pyproject.toml", "runtime.txt", "BENCHMARKS.md", "conftest.py",
-           "tests/nbval_patience.py", "notebooks", "poolviz", "docs", "benchmarks"]
+           "tests/nbval_patience.py", "notebooks", "poolviz", "docs", "benchmarks", "share"]
 #: Left out of the folders above: the answers. (And what Python or Jupyter made, below.)
 EXCLUDE = ["notebooks/solutions"]
 JUNK = {"__pycache__", ".ipynb_checkpoints", ".hypothesis", ".pytest_cache"}

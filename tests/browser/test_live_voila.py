@@ -21,7 +21,6 @@ from . import harness
 from .explorer_page import ExplorerPage, kernel_env, save_timings
 
 NOTEBOOK = harness.ROOT / "notebooks" / "01-start-here.ipynb"
-FONT_AWESOME_CDN = "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@"
 
 
 def test_learner_drives_the_explorer_in_voila(context, logs, tmp_path):
@@ -29,9 +28,11 @@ def test_learner_drives_the_explorer_in_voila(context, logs, tmp_path):
 
     shutil.copy(NOTEBOOK, tmp_path / NOTEBOOK.name)
     port = harness.free_port()
+    # the course's Voila template (share/jupyter/voila/templates/poolviz): Voila's lab page minus its CDN links
     args = [sys.executable, "-m", "voila", NOTEBOOK.name, "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-            "--Voila.open_browser=False"]
-    with harness.server(args, port, logs / "voila.log", cwd=tmp_path, env=kernel_env()):
+            "--Voila.open_browser=False", "--template=poolviz"]
+    env = {**kernel_env(), "JUPYTER_PATH": str(harness.ROOT / "share" / "jupyter")}
+    with harness.server(args, port, logs / "voila.log", cwd=tmp_path, env=env):
         requests = harness.RequestLog(f"http://127.0.0.1:{port}/")
         context.route("**/*", requests.route)  # every request recorded; those leaving the machine are aborted
         page = context.new_page()
@@ -100,9 +101,7 @@ def test_learner_drives_the_explorer_in_voila(context, logs, tmp_path):
 
             summary = save_timings("voila", timings)
             assert summary["changes"] == 15
-            # Voila's own lab template links Font Awesome from jsdelivr (its fonts are also bundled in voila.js,
-            # so the icons show offline): the one known outside request; any other fails here
-            assert [url for url in requests.outside if FONT_AWESOME_CDN not in url] == []
+            assert requests.outside == [], f"the Voila page asked outside the machine for {requests.outside}"
         finally:
             ex.close()
             page.close()
