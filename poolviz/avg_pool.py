@@ -160,7 +160,15 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     x = _float(x0)
     geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 2)
     divisor = avg_divisor(geom, count_include_pad, divisor_override, x.dtype)
-    return window_sum(x, geom, divisor).astype(result_dtype(x0.dtype), copy=False)
+    return _signed_zeros(window_sum(x, geom, divisor), divisor_override).astype(result_dtype(x0.dtype), copy=False)
+
+
+def _signed_zeros(y: np.ndarray, divisor_override) -> np.ndarray:
+    """``y`` (the window sums over their divisors) as PyTorch stores it: added to a zeroed output, so a zero sum over a
+    negative ``divisor_override`` (+0.0 / -2 = -0.0) is +0.0. Nothing else changes (``v + 0 == v``, NaN stays NaN)."""
+    if divisor_override is not None and divisor_override < 0:
+        np.add(y, 0, out=y)
+    return y
 
 
 def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -205,7 +213,8 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     x = _float(x0)
     geom = _avg_geometry(x, kernel_size, stride, padding, ceil_mode, 1)
     divisor = avg_divisor(geom, count_include_pad, divisor_override, x.dtype)
-    return window_sum(x[..., None, :], geom, divisor)[..., 0, :].astype(result_dtype(x0.dtype), copy=False)
+    y = _signed_zeros(window_sum(x[..., None, :], geom, divisor), divisor_override)
+    return y[..., 0, :].astype(result_dtype(x0.dtype), copy=False)
 
 
 def avg_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0, ceil_mode=False,

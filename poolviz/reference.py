@@ -175,7 +175,8 @@ def avg_pool2d_loop(x, kernel_size, stride=None, padding=0, ceil_mode=False, cou
                 for r, c in window_members(oh, ow, k, s, p, d, H, W):
                     total += x[lead + (r, c)]
                 div = _avg_divisor(oh, ow, k, s, p, H, W, ceil_mode, count_include_pad, divisor_override)
-                y[lead + (oh, ow)] = total / x.dtype.type(div)
+                # added to a zeroed output, as PyTorch does: 0 / (negative divisor) is -0.0, stored as +0.0
+                y[lead + (oh, ow)] = x.dtype.type(0) + total / x.dtype.type(div)
     return y
 
 

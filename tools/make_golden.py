@@ -193,6 +193,7 @@ GRID = [
           divisor_override=5),
     *case("avg_pool2d", "k3s2p1-ceil-divisor-neg2", (2, 7, 8), "normal", F32, kernel_size=3, stride=2, padding=1,
           ceil_mode=True, divisor_override=-2),
+    *case("avg_pool2d", "k2s2-ties-divisor-neg2", (2, 6, 8), "ties", BOTH, kernel_size=2, divisor_override=-2),
     *case("avg_pool2d", "k3s1p1-tiny-input-nopad", (2, 2, 3), "normal", F32, kernel_size=3, stride=1, padding=1,
           count_include_pad=False),
     *case("avg_pool2d", "k2s3p1-gapped-padded", (2, 7, 8), "normal", F32, kernel_size=2, stride=3, padding=1),
