@@ -79,7 +79,9 @@ def main():
     dtype = np.dtype(args.dtype)
     copy_src = np.ones(64 * 2**20 // 4, np.float32)
     copy_dst = np.empty_like(copy_src)
-    print(f"load average at start {os.getloadavg()}; one numba thread; {dtype}")
+    import numba
+
+    print(f"load average at start {os.getloadavg()}; {numba.get_num_threads()} numba thread(s); {dtype}")
     for backward in [p == "backward" for p in (args.passes or ["forward", "backward"])]:
         for shape, k, s, p in CASES:
             x, g, op, kernel_job = case(shape, k, s, p, backward, dtype)

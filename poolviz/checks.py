@@ -110,7 +110,9 @@ def check_indices(indices, shape, in_shape=None, *, against="the forward output 
     if in_shape is not None:
         check_index_range(idx, in_shape, hint)
     elif idx.dtype == np.uint64 and idx.size and idx.max() > np.iinfo(np.int64).max:
-        check_index_range(idx, (1,), hint)  # would wrap to a negative int64: report it as given
+        # it would wrap to a negative int64 (the plane's size is checked later, block by block): report it as given
+        raise ValueError(f"indices must be flat positions row * W + col in an input plane; found {int(idx.max())}, "
+                         f"larger than any plane; {hint}.")
     return idx.astype(np.int64, copy=False)
 
 

@@ -324,3 +324,6 @@ def test_huge_unsigned_indices_are_reported_as_given():
     bad = np.full((2, 2), 2**64 - 1, dtype=np.uint64)
     with pytest.raises(ValueError, match="18446744073709551615"):
         pv.max_pool2d_backward(g, x, 2, indices=bad)
+    with pytest.raises(ValueError, match="found 9223372036854775813, larger than any plane") as caught:
+        pv.max_pool2d_backward(g, x, 2, indices=np.full((2, 2), 2**63 + 5, dtype=np.uint64))
+    assert "0..0" not in str(caught.value) and "shape (1,)" not in str(caught.value)  # not a made-up plane

@@ -36,10 +36,12 @@ from ..checks import check_index_range
 from ..geometry import PoolGeometry
 
 __all__ = [
+    "AUTO_KERNELS",
     "AUTO_MIN",
     "ENV",
     "INSTALL_HINT",
     "SPECIAL_MAX",
+    "THREAD_MIN",
     "auto_mode",
     "available",
     "avg_spread",
@@ -50,6 +52,7 @@ __all__ = [
     "require",
     "special_window",
     "supports",
+    "wanted",
 ]
 
 #: The environment variable that sets what ``"auto"`` does with the compiled path:
