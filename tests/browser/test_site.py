@@ -29,15 +29,26 @@ INLINE_MATH = re.compile(r"\$[^$\s][^$]{0,80}\$")  # "$y = Jx$" left in the text
 SOLUTION_PAGES = ["solutions/index.html", "solutions/answers_04.html", "solutions/max_pool_backward.html"]
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("site") / "site"
+def _build(out: Path, **options) -> dict:
+    """Build the site into ``out``; skip (fail under CI) if its pinned npm packages cannot be fetched here."""
     try:
-        report = build_site.build(out)
-    except RuntimeError as exc:  # the pinned npm packages could not be fetched
+        return build_site.build(out, **options)
+    except RuntimeError as exc:
         if os.environ.get("CI"):
             raise
         pytest.skip(f"the site could not be built here: {exc}")
+
+
+def _mathjax_done(tab) -> None:
+    """Wait until MathJax has loaded and typeset the page."""
+    tab.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20_000)
+    tab.evaluate("() => MathJax.startup.promise")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site") / "site"
+    report = _build(out)
     assert report["pages"] >= len(PAGES) + 2 and report["live"] >= 4 and report["kernel_free"] >= 2, report
     return out
 
@@ -61,8 +72,7 @@ def _open(context, base: str, page: str, requests: harness.RequestLog):
     tab.on("pageerror", lambda error: tab.errors.append(str(error)))
     tab.on("console", lambda msg: tab.errors.append(msg.text) if msg.type == "error" else None)
     tab.goto(base + page, wait_until="load")
-    tab.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20_000)
-    tab.evaluate("() => MathJax.startup.promise")
+    _mathjax_done(tab)
     return tab
 
 
@@ -193,8 +203,7 @@ def test_phone_width_has_no_sideways_scrolling(browser, served):
         tab = context.new_page()
         for page in ("index.html", LIVE, "02-chain-rule-and-average-pooling.html"):
             tab.goto(served + page, wait_until="load")
-            tab.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
-            tab.evaluate("() => MathJax.startup.promise")
+            _mathjax_done(tab)
             width = tab.evaluate("() => document.documentElement.scrollWidth")
             assert width <= 390 + 1, f"{page} is {width} CSS px wide at phone width (390)"
             if page == LIVE:  # its numbers stay readable: natural width, scrolled inside its own box
@@ -222,12 +231,7 @@ def test_every_link_resolves_inside_the_site(site):
 
 def test_a_site_without_solutions_has_no_broken_links(tmp_path_factory):
     out = tmp_path_factory.mktemp("site-no-solutions") / "site"
-    try:
-        build_site.build(out, with_solutions=False)
-    except RuntimeError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"the site could not be built here: {exc}")
+    _build(out, with_solutions=False)
     assert not (out / "solutions").exists()
     assert _links(out) == []
     page = (out / "02-chain-rule-and-average-pooling.html").read_text(encoding="utf-8")

@@ -47,7 +47,7 @@ def kernel_free_html(output) -> str:
             'switches between its pictures.</p></noscript></div>')
 
 
-def _replace(output, text: str):
+def _html_output(text: str):
     return nbformat.from_dict({"output_type": "display_data", "data": {"text/html": text}, "metadata": {}})
 
 
@@ -91,10 +91,10 @@ def prepare(nb, source: str) -> tuple[object, dict]:
                 continue
             kind = output.get("metadata", {}).get("poolviz", {}).get("explorer")
             if kind == "live" and "image/png" in data:
-                cell.outputs[i] = _replace(output, live_html(output, source))
+                cell.outputs[i] = _html_output(live_html(output, source))
                 counts["live"] += 1
             elif kind == "kernel-free" and "image/png" in data:
-                cell.outputs[i] = _replace(output, kernel_free_html(output))
+                cell.outputs[i] = _html_output(kernel_free_html(output))
                 shown.append(data[VIEW]["model_id"])
                 counts["kernel_free"] += 1
             else:
